@@ -1,0 +1,1 @@
+"""Neural models: streaming architectures, the neuralrig file format, loaders."""

@@ -1,0 +1,1 @@
+"""Files shipped with neuralrig: impulse responses and trained models."""

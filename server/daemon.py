@@ -1,0 +1,112 @@
+"""`neuralrig serve`: run the rig until SIGTERM or SIGINT, then stop cleanly."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+
+import numpy as np
+
+from .audio.backend import choose_backend
+from .audio.offline import OfflineBackend
+from .config import RigConfig
+from .engine.engine import Engine
+
+log = logging.getLogger("neuralrig")
+STATUS_INTERVAL = 60.0
+
+
+def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
+          block: int | None) -> int:
+    started = time.monotonic()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    backend = choose_backend(audio)
+    engine = Engine(backend, config.with_engine(sample_rate=sample_rate, block=block))
+    pacer: threading.Thread | None = None
+    try:
+        engine.start()
+        cfg = engine.config
+        if isinstance(backend, OfflineBackend):
+            pacer = threading.Thread(target=_pace_offline, args=(backend, stop), daemon=True,
+                                     name="offline-clock")
+            pacer.start()
+        log.info(
+            "audio running on %s: %d Hz, %d-sample blocks, %s, rig %s with %d slot(s) [%s], "
+            "latency %d samples (%.2f ms); started in %.2f s",
+            backend.name, cfg.sample_rate, cfg.block, "stereo" if cfg.channels == 2 else "mono",
+            cfg.source, len(cfg.slots), ", ".join(s.id for s in cfg.slots),
+            engine.latency_samples, 1000 * engine.latency_samples / cfg.sample_rate,
+            time.monotonic() - started,
+        )
+        _sd_notify("READY=1")
+        _watch(engine, stop)
+    finally:
+        _sd_notify("STOPPING=1")
+        stop.set()
+        if pacer is not None:
+            pacer.join(timeout=2.0)
+        engine.stop()
+    log.info("stopped cleanly")
+    return 0
+
+
+def _watch(engine: Engine, stop: threading.Event) -> None:
+    """Report xruns as they happen and a status line every minute."""
+    last_xruns = engine.backend.xruns() or 0
+    last_status = time.monotonic()
+    while not stop.wait(1.0):
+        xruns = engine.backend.xruns() or 0
+        if xruns > last_xruns:
+            snap = engine.stats.snapshot() if engine.stats else None
+            log.warning("%d xrun(s) (total %d); block time p99 %.0f us, max %.0f us",
+                        xruns - last_xruns, xruns, snap.block_us_p99 if snap else 0,
+                        snap.block_us_max if snap else 0)
+            last_xruns = xruns
+        if time.monotonic() - last_status >= STATUS_INTERVAL:
+            status = engine.status()
+            log.info("status: dsp load %.0f%%, block mean %.0f us, p99 %.0f us, max %.0f us, "
+                     "xruns %s, peak RSS %.0f MB", 100 * status.stats.dsp_load,
+                     status.stats.block_us_mean, status.stats.block_us_p99,
+                     status.stats.block_us_max, status.xruns, status.stats.peak_rss_mb)
+            last_status = time.monotonic()
+
+
+def _pace_offline(backend: OfflineBackend, stop: threading.Event) -> None:
+    """Without a sound card or JACK: process silence in real time, so the rig runs."""
+    silence = np.zeros((backend.block, backend.channels), dtype=np.float32)
+    period = backend.block / backend.sample_rate
+    deadline = time.monotonic()
+    while not stop.is_set():
+        backend.process_block(silence)
+        deadline += period
+        delay = deadline - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        else:
+            deadline = time.monotonic()
+
+
+def _sd_notify(message: str) -> None:
+    """Tell systemd (Type=notify) about readiness; a no-op elsewhere."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(message.encode(), address)
+    except OSError as exc:
+        log.debug("sd_notify failed: %s", exc)

@@ -1,0 +1,152 @@
+"""`neuralrig doctor`: what a user needs to see when something does not work."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import __version__
+from .config import RigConfig
+from .errors import NeuralrigError
+
+MODEL_SUFFIXES = (".safetensors", ".nam", ".json", ".ts", ".pt")
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence C libraries (ALSA, PortAudio) that print straight to fd 2."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def run_doctor(config: RigConfig, out=print) -> int:
+    problems = 0
+    out(f"neuralrig {__version__} on Python {platform.python_version()} ({platform.machine()})")
+    out(_versions())
+
+    out("\nSound cards")
+    cards = Path("/proc/asound/cards")
+    text = cards.read_text().strip() if cards.exists() else ""
+    if not text or "no soundcards" in text:
+        out("  none found (use JACK with the dummy driver: "
+            "jackd --no-realtime -d dummy -r 48000 -p 128)")
+    else:
+        for line in text.splitlines():
+            out(f"  {line.strip()}")
+
+    out("\nJACK")
+    from .audio.jack_client import JackMonitor, jack_available, server_running
+
+    server_name = os.environ.get("JACK_DEFAULT_SERVER", "default")
+    if not jack_available():
+        out("  libjack not found (install jackd2)")
+    elif not server_running():
+        out(f"  no JACK server running (server name '{server_name}'); "
+            "`neuralrig serve` will fall back to PortAudio")
+    else:
+        try:
+            with JackMonitor() as monitor:
+                out(f"  server '{server_name}' running: {monitor.sample_rate} Hz, "
+                    f"{monitor.buffer_size}-sample blocks, DSP load {monitor.cpu_load():.1f}%")
+                for port in monitor.ports():
+                    out(f"    port {port}")
+        except NeuralrigError as exc:
+            out(f"  server '{server_name}' did not answer: {exc}")
+            problems += 1
+
+    out("\nPortAudio devices")
+    from .engine.pyo_env import pyo
+
+    with _quiet_native_stderr():
+        names, indexes = pyo.pa_get_output_devices()
+        in_names, _ = pyo.pa_get_input_devices()
+    if not names:
+        out("  no output device")
+    for name, index in zip(names, indexes):
+        out(f"  output {index}: {name}")
+    for name in in_names:
+        out(f"  input: {name}")
+
+    out("\nMIDI ports")
+    out(_midi_ports())
+
+    out(f"\nConfig in effect: {config.source}")
+    out(f"  {config.sample_rate} Hz, block {config.block}, "
+        f"{'stereo' if config.channels == 2 else 'mono'}, input gain {config.input_gain:+g} dB, "
+        f"output gain {config.output_gain:+g} dB")
+    for slot in config.slots:
+        state = " (bypassed)" if slot.bypass else ""
+        settings = ", ".join(f"{k}={v}" for k, v in slot.settings.items())
+        out(f"  slot {slot.id}: {slot.type}{state} mix={slot.mix:g} {settings}")
+    problems += _check_rig(config, out)
+
+    out("\nModels")
+    from neuralrig.models.builtin import BUILTIN_MODELS
+
+    out(f"  built-in: {', '.join(BUILTIN_MODELS)}")
+    for folder in config.model_dirs:
+        files = sorted(p for p in folder.glob("*") if p.suffix in MODEL_SUFFIXES) \
+            if folder.is_dir() else []
+        where = "" if folder.is_dir() else " (missing)"
+        out(f"  {folder}{where}: {', '.join(p.name for p in files) or 'no model files'}")
+    out("\n" + ("no problems found" if not problems else f"{problems} problem(s) found"))
+    return 0 if not problems else 1
+
+
+def _versions() -> str:
+    parts = []
+    for module in ("pyo", "torch", "numpy", "mido", "rtmidi", "pythonosc", "zeroconf"):
+        try:
+            mod = __import__(module)
+            parts.append(f"{module} {getattr(mod, '__version__', getattr(mod, 'PYO_VERSION', '?'))}")
+        except ImportError:
+            parts.append(f"{module} MISSING")
+    return "  " + ", ".join(parts)
+
+
+def _midi_ports() -> str:
+    lines = []
+    try:
+        import rtmidi
+    except ImportError:
+        return "  python-rtmidi not installed"
+    for api, label in ((rtmidi.API_LINUX_ALSA, "ALSA"), (rtmidi.API_UNIX_JACK, "JACK")):
+        if api not in rtmidi.get_compiled_api():
+            continue
+        try:
+            with _quiet_native_stderr():
+                ins = rtmidi.MidiIn(api).get_ports()
+                outs = rtmidi.MidiOut(api).get_ports()
+        except Exception as exc:  # rtmidi raises its own SystemError subclasses
+            lines.append(f"  {label}: unavailable ({exc})")
+            continue
+        lines.append(f"  {label} inputs: {', '.join(ins) or 'none'}")
+        lines.append(f"  {label} outputs: {', '.join(outs) or 'none'}")
+    return "\n".join(lines) or "  no MIDI API compiled into python-rtmidi"
+
+
+def _check_rig(config: RigConfig, out) -> int:
+    """Build the rig offline for one block: proves every slot, file and parameter is valid."""
+    from .render import render_array
+
+    import numpy as np
+
+    try:
+        render_array(config, np.zeros((config.block, config.channels), np.float32),
+                     config.sample_rate, config.block)
+    except NeuralrigError as exc:
+        out(f"  PROBLEM: {exc}")
+        return 1
+    out("  rig builds and runs (checked offline)")
+    return 0

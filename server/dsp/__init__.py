@@ -1,0 +1,1 @@
+"""Classic DSP processors built on pyo objects, and the registry that names them."""

@@ -1,0 +1,35 @@
+"""Name -> processor class. Each DSP module registers its processors on import."""
+
+from __future__ import annotations
+
+from ..engine.processor import Processor
+from ..errors import ConfigError
+
+_PROCESSORS: dict[str, type[Processor]] = {}
+
+
+def register(cls: type[Processor]) -> type[Processor]:
+    if cls.kind in _PROCESSORS:
+        raise RuntimeError(f"processor kind '{cls.kind}' registered twice")
+    _PROCESSORS[cls.kind] = cls
+    return cls
+
+
+def _load_builtin() -> None:
+    # Imported for their side effect of registering.
+    from . import classic  # noqa: F401
+    from ..engine import neural_slot  # noqa: F401
+
+
+def processor_class(kind: str) -> type[Processor]:
+    _load_builtin()
+    try:
+        return _PROCESSORS[kind]
+    except KeyError:
+        known = ", ".join(sorted(_PROCESSORS))
+        raise ConfigError(f"unknown processor '{kind}' (known: {known})") from None
+
+
+def all_processors() -> dict[str, type[Processor]]:
+    _load_builtin()
+    return dict(sorted(_PROCESSORS.items()))

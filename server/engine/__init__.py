@@ -1,0 +1,1 @@
+"""The rig engine: slots, parameters, chain building and real-time swapping."""

@@ -1,0 +1,231 @@
+"""The engine: owns the pyo server and the live chain, and applies changes between blocks.
+
+Threads: the audio thread runs pyo's callback at the start of each block and
+the chain's end hook at its end. Every other thread (CLI, OSC, MIDI) posts
+small closures to a deque that the audio thread drains at the next block
+start, so a change lands on a block boundary and nothing waits on a lock.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..audio.backend import AudioBackend
+from ..config import RigConfig
+from ..errors import ConfigError, UnknownSlotError
+from .chain import SWAP_FADE, ChainInstance
+from .processor import BuildContext
+from .pyo_env import pyo
+from .stats import BlockStats, StatsSnapshot
+
+log = logging.getLogger("neuralrig.engine")
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    backend: str
+    sample_rate: int
+    block: int
+    channels: int
+    latency_samples: int
+    latency_ms: float
+    xruns: int | None
+    stats: StatsSnapshot
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "stats"}
+        out.update(self.stats.as_dict())
+        return out
+
+
+class Engine:
+    def __init__(self, backend: AudioBackend, config: RigConfig) -> None:
+        self.backend = backend
+        self.config = config
+        self.chain: ChainInstance | None = None
+        self._commands: deque[Callable[[], None]] = deque()
+        self._retiring: list[tuple[ChainInstance, Any, int]] = []
+        self._blocks = 0
+        self.stats: BlockStats | None = None
+        self.audio_errors = 0
+
+    # -- life cycle ------------------------------------------------------
+    def start(self) -> None:
+        cfg = self.config
+        # Keep the GIL hand-over short: the audio thread must not wait long for it.
+        sys.setswitchinterval(0.0005)
+        server = self.backend.boot(cfg.sample_rate, cfg.block, cfg.channels)
+        backend = self.backend
+        if (backend.sample_rate, backend.block) != (cfg.sample_rate, cfg.block):
+            self.config = cfg = cfg.with_engine(sample_rate=backend.sample_rate, block=backend.block)
+        self.stats = BlockStats(cfg.block / cfg.sample_rate)
+        impulse = [1.0] + [0.0] * (cfg.block - 1)
+        self._trigger_table = pyo.DataTable(cfg.block, init=impulse)
+        self._block_trigger = pyo.TableScan(self._trigger_table)
+        self._source = backend.source()
+        self.chain = self._build(cfg, faded_in=True)
+        self._sink = backend.attach_sink(self.chain.output)
+        server.setCallback(self._block_start)
+        backend.start()
+
+    def stop(self) -> None:
+        """Stop audio and free the graph before the server goes (pyo crashes otherwise)."""
+        self.backend.stop()
+        chains = [(self.chain, self._sink)] if self.chain is not None else []
+        chains += [(chain, sink) for chain, sink, _ in self._retiring]
+        for chain, sink in chains:
+            self.backend.detach_sink(sink)
+            chain.release()
+        self.chain = self._sink = None
+        self._retiring.clear()
+        self._commands.clear()
+        self._source = self._block_trigger = self._trigger_table = None
+        gc.collect()
+        self.backend.shutdown()
+
+    # -- building and swapping ------------------------------------------
+    def _build(self, config: RigConfig, faded_in: bool) -> ChainInstance:
+        ctx = BuildContext(
+            sample_rate=float(config.sample_rate),
+            block=config.block,
+            channels=config.channels,
+            block_trigger=self._block_trigger,
+            data_dirs=tuple(dict.fromkeys((*config.impulse_dirs, *config.model_dirs))),
+        )
+        assert self.stats is not None
+        return ChainInstance(config, self._source, ctx, self.stats.stop, faded_in)
+
+    def load(self, config: RigConfig) -> None:
+        """Build ``config``'s chain off the audio thread and crossfade to it.
+
+        Raises ConfigError, with the running chain untouched, if it is invalid.
+        """
+        current = self.config
+        fixed = ("sample_rate", "block", "channels")
+        changed = [f for f in fixed if getattr(config, f) != getattr(current, f)]
+        if changed:
+            raise ConfigError(
+                f"{', '.join(changed)} cannot change while running (restart the daemon)"
+            )
+        new = self._build(config, faded_in=False)
+        sink = self.backend.attach_sink(new.output)
+        fade_blocks = int(SWAP_FADE * config.sample_rate / config.block) + 2
+
+        def swap() -> None:
+            old = self.chain
+            if old is not None:
+                old.timing = False
+                old.fade.value = 0.0
+                self._retiring.append((old, self._sink, self._blocks + fade_blocks))
+            new.fade.value = 1.0
+            self.chain, self._sink, self.config = new, sink, config
+
+        self._commands.append(swap)
+
+    # -- audio thread ---------------------------------------------------
+    def _block_start(self) -> None:
+        stats = self.stats
+        if stats is not None:
+            stats.start()
+        self._blocks += 1
+        commands = self._commands
+        while commands:
+            try:
+                commands.popleft()()
+            except Exception:  # a bad command must never stop the audio
+                self.audio_errors += 1
+        if self._retiring and self._retiring[0][2] <= self._blocks:
+            chain, sink, _ = self._retiring.pop(0)
+            self.backend.detach_sink(sink)
+            chain.release()
+
+    # -- control (any thread) -------------------------------------------
+    def post(self, command: Callable[[], None]) -> None:
+        """Run ``command`` on the audio thread at the next block boundary."""
+        self._commands.append(command)
+
+    def slot(self, slot_id: str):  # -> SlotInstance
+        assert self.chain is not None
+        try:
+            return self.chain.slots[slot_id]
+        except KeyError:
+            known = ", ".join(self.chain.slots) or "none"
+            raise UnknownSlotError(f"no slot '{slot_id}' in the rig (slots: {known})") from None
+
+    def set_param(self, slot_id: str, name: str, value: float) -> float:
+        """Clamp and schedule a parameter change; returns the value that will apply."""
+        slot = self.slot(slot_id)
+        if name == "mix":
+            value = min(1.0, max(0.0, _finite(value, "mix")))
+            self.post(lambda: slot.apply_mix(value))
+            return value
+        if name == "bypass":
+            flag = bool(value)
+            self.post(lambda: slot.apply_bypass(flag))
+            return float(flag)
+        spec = slot.processor.spec(name)
+        value = spec.clamp(value)
+        self.post(lambda: slot.apply_param(name, value))
+        return value
+
+    def set_gain(self, which: str, db: float) -> float:
+        assert self.chain is not None
+        db = min(24.0, max(-60.0, _finite(db, which)))
+        chain = self.chain
+        apply = chain.apply_input_gain if which == "input_gain" else chain.apply_output_gain
+        self.post(lambda: apply(db))
+        return db
+
+    # -- reporting --------------------------------------------------------
+    @property
+    def latency_samples(self) -> int:
+        return self.chain.latency_samples if self.chain is not None else 0
+
+    def status(self) -> EngineStatus:
+        assert self.stats is not None
+        cfg = self.config
+        latency = self.latency_samples
+        return EngineStatus(
+            backend=self.backend.name,
+            sample_rate=cfg.sample_rate,
+            block=cfg.block,
+            channels=cfg.channels,
+            latency_samples=latency,
+            latency_ms=round(1000.0 * latency / cfg.sample_rate, 3),
+            xruns=self.backend.xruns(),
+            stats=self.stats.snapshot(),
+        )
+
+    def meters(self) -> dict[str, Any]:
+        assert self.chain is not None
+        chain = self.chain
+        return {
+            "input": chain.input_meter.read(),
+            "output": chain.output_meter.read(),
+            "slots": {sid: slot.meter.read() for sid, slot in chain.slots.items()},
+        }
+
+    def process_offline(self, audio: np.ndarray, compensate_latency: bool = True) -> np.ndarray:
+        """Run a whole signal through the rig (offline backend only)."""
+        from ..audio.offline import OfflineBackend
+
+        if not isinstance(self.backend, OfflineBackend):
+            raise RuntimeError("process_offline needs the offline backend")
+        latency = self.latency_samples if compensate_latency else 0
+        out = self.backend.run(audio, tail=latency)
+        return out[latency:]
+
+
+def _finite(value: float, name: str) -> float:
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: value must be a finite number")
+    return value

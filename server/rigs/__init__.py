@@ -1,0 +1,1 @@
+"""Rig configs shipped with neuralrig (the default rig)."""

@@ -168,7 +168,9 @@ def validate_engine(config: RigConfig) -> None:
             f"{where}: block {config.block} must be a power of two from 16 to {MAX_BLOCK}"
         )
     if config.channels not in (1, MAX_CHANNELS):
-        raise ConfigError(f"{where}: channels must be 1 (mono) or 2 (stereo), not {config.channels}")
+        raise ConfigError(
+            f"{where}: channels must be 1 (mono) or 2 (stereo), not {config.channels}"
+        )
     for name in ("input_gain", "output_gain"):
         value = getattr(config, name)
         if not -60.0 <= value <= 24.0:

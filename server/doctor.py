@@ -73,7 +73,7 @@ def run_doctor(config: RigConfig, out=print) -> int:
         in_names, _ = pyo.pa_get_input_devices()
     if not names:
         out("  no output device")
-    for name, index in zip(names, indexes):
+    for name, index in zip(names, indexes, strict=False):
         out(f"  output {index}: {name}")
     for name in in_names:
         out(f"  input: {name}")
@@ -109,7 +109,8 @@ def _versions() -> str:
     for module in ("pyo", "torch", "numpy", "mido", "rtmidi", "pythonosc", "zeroconf"):
         try:
             mod = __import__(module)
-            parts.append(f"{module} {getattr(mod, '__version__', getattr(mod, 'PYO_VERSION', '?'))}")
+            version = getattr(mod, "__version__", getattr(mod, "PYO_VERSION", "?"))
+            parts.append(f"{module} {version}")
         except ImportError:
             parts.append(f"{module} MISSING")
     return "  " + ", ".join(parts)
@@ -138,9 +139,9 @@ def _midi_ports() -> str:
 
 def _check_rig(config: RigConfig, out) -> int:
     """Build the rig offline for one block: proves every slot, file and parameter is valid."""
-    from .render import render_array
-
     import numpy as np
+
+    from .render import render_array
 
     try:
         render_array(config, np.zeros((config.block, config.channels), np.float32),

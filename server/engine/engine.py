@@ -65,7 +65,8 @@ class Engine:
         server = self.backend.boot(cfg.sample_rate, cfg.block, cfg.channels)
         backend = self.backend
         if (backend.sample_rate, backend.block) != (cfg.sample_rate, cfg.block):
-            self.config = cfg = cfg.with_engine(sample_rate=backend.sample_rate, block=backend.block)
+            cfg = cfg.with_engine(sample_rate=backend.sample_rate, block=backend.block)
+            self.config = cfg
         self.stats = BlockStats(cfg.block / cfg.sample_rate)
         impulse = [1.0] + [0.0] * (cfg.block - 1)
         self._trigger_table = pyo.DataTable(cfg.block, init=impulse)

@@ -1,0 +1,129 @@
+"""The live daemon on a real JACK server (dummy driver): zero added latency, clean exit."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import neuralrig_exe, run_cli, write_rig
+
+pytestmark = pytest.mark.jack
+
+
+class Daemon:
+    """`neuralrig serve` in a subprocess, with its log collected."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen([neuralrig_exe(), "serve", *args], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        pytest.fail(f"daemon never logged {text!r}:\n" + "\n".join(self.lines))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._reader.join(timeout=2)
+        return code
+
+
+@pytest.fixture
+def pass_through_rig(tmp_path: Path) -> Path:
+    return write_rig(tmp_path, '[[slot]]\nid = "amp"\ntype = "neural"\nmodel = "identity"\n'
+                     '[[slot]]\nid = "level"\ntype = "gain"\ngain = 0.0\n')
+
+
+def test_impulse_leaves_the_live_daemon_in_the_same_jack_cycle_and_frame(
+    jack_server, pass_through_rig: Path
+) -> None:
+    import jack
+
+    daemon = Daemon("--config", str(pass_through_rig), "--audio", "jack")
+    source = jack.Client("nr-test-source", servername=jack_server.name, no_start_server=True)
+    sink = jack.Client("nr-test-sink", servername=jack_server.name, no_start_server=True)
+    try:
+        daemon.wait_for("audio running on jack")
+        out_port = source.outports.register("out")
+        in_port = sink.inports.register("in")
+        state: dict[str, int | None] = {"target": None, "seen": None}
+
+        @source.set_process_callback
+        def _emit(frames: int) -> None:
+            buf = out_port.get_array()
+            buf[:] = 0.0
+            start, target = source.last_frame_time, state["target"]
+            if target is not None and start <= target < start + frames:
+                buf[target - start] = 1.0
+
+        @sink.set_process_callback
+        def _listen(frames: int) -> None:
+            hits = np.flatnonzero(in_port.get_array() > 0.5)
+            if hits.size and state["seen"] is None:
+                state["seen"] = sink.last_frame_time + int(hits[0])
+
+        source.activate()
+        sink.activate()
+        source.connect(out_port, "neuralrig:input_1")
+        sink.connect("neuralrig:output_1", in_port)
+        time.sleep(0.5)  # let the server's start-up fade finish
+        # Aim mid-block, about 0.2 s ahead.
+        state["target"] = source.frame_time + 9600 + 37
+        deadline = time.monotonic() + 5
+        while state["seen"] is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert state["seen"] is not None, "the impulse never came out of the daemon"
+        assert state["seen"] == state["target"]
+    finally:
+        source.close()
+        sink.close()
+        code = daemon.stop()
+    assert code == 0, "\n".join(daemon.lines)
+    assert any("stopped cleanly" in line for line in daemon.lines)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_exits_zero_on_signals(jack_server, sig: int) -> None:
+    daemon = Daemon("--audio", "jack")
+    daemon.wait_for("audio running on jack")
+    assert daemon.stop(sig) == 0, "\n".join(daemon.lines)
+    assert not any("Traceback" in line for line in daemon.lines)
+
+
+def test_serve_picks_jack_when_a_server_runs(jack_server) -> None:
+    daemon = Daemon()
+    daemon.wait_for("audio running on jack")
+    assert daemon.stop() == 0
+
+
+def test_serve_without_any_audio_device_says_so(tmp_path: Path) -> None:
+    result = run_cli("serve", "--audio", "jack", timeout=60,
+                     env={"JACK_DEFAULT_SERVER": "neuralrig-no-such-server"})
+    assert result.returncode != 0
+    assert "no JACK server is running" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,109 @@
+"""The libjack ctypes wrapper against a real JACK server (dummy driver)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from neuralrig.server.audio.jack_client import (
+    JackMonitor,
+    PortFlag,
+    jack_available,
+    server_running,
+)
+from neuralrig.server.errors import AudioBackendError
+
+pytestmark = pytest.mark.jack
+
+ABSENT = f"neuralrig-absent-{os.getpid()}"
+
+
+def test_library_loads() -> None:
+    assert jack_available()
+
+
+def test_server_running(jack_server, capfd: pytest.CaptureFixture[str]) -> None:
+    assert server_running(jack_server.name)
+    assert server_running()  # JACK_DEFAULT_SERVER points at the fixture
+    assert not server_running(ABSENT)
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", ""), "libjack printed while probing"
+
+
+def test_monitor_needs_a_server(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(AudioBackendError, match="not running"):
+        JackMonitor(server_name=ABSENT).start()
+    assert capfd.readouterr() == ("", "")
+
+
+def test_monitor_reports_server_settings(jack_server) -> None:
+    with JackMonitor() as monitor:
+        assert monitor.alive
+        assert monitor.sample_rate == jack_server.sample_rate
+        assert monitor.buffer_size == jack_server.block
+        assert "system:playback_1" in monitor.ports()
+        sinks = monitor.ports("^system:", PortFlag.INPUT | PortFlag.PHYSICAL)
+        assert "system:playback_1" in sinks
+        assert "system:capture_1" not in sinks
+        assert monitor.ports("^no-such-client:") == []
+        assert 0.0 <= monitor.cpu_load() <= 100.0
+    assert not monitor.alive
+    monitor.close()  # idempotent
+    with pytest.raises(AudioBackendError):
+        monitor.cpu_load()
+
+
+def test_second_monitor_gets_a_unique_name(jack_server) -> None:
+    with JackMonitor() as first, JackMonitor() as second:
+        assert first.name != second.name
+        assert second.sample_rate == jack_server.sample_rate
+
+
+def test_connect_and_disconnect(jack_server) -> None:
+    jack = pytest.importorskip("jack")
+    with JackMonitor() as monitor:
+        observer = jack.Client("neuralrig-observer", no_start_server=True,
+                               servername=jack_server.name)  # fmt: skip
+        try:
+            monitor.connect("system:capture_1", "system:playback_1")
+            monitor.connect("system:capture_1", "system:playback_1")  # already: no error
+            linked = [p.name for p in observer.get_all_connections("system:playback_1")]
+            assert linked == ["system:capture_1"]
+            monitor.disconnect("system:capture_1", "system:playback_1")
+            assert observer.get_all_connections("system:playback_1") == []
+            with pytest.raises(AudioBackendError):
+                monitor.connect("system:capture_1", "no-such:port")
+        finally:
+            observer.close()
+
+
+def test_xrun_is_counted(jack_server) -> None:
+    """A client whose process callback overruns the period makes JACK report an xrun."""
+    jack = pytest.importorskip("jack")
+    period = jack_server.block / jack_server.sample_rate
+    with JackMonitor() as monitor:
+        before = monitor.xruns
+        slow = jack.Client("neuralrig-slowpoke", no_start_server=True,
+                           servername=jack_server.name)  # fmt: skip
+        cycles = 0
+
+        @slow.set_process_callback
+        def process(frames: int) -> None:
+            nonlocal cycles
+            cycles += 1
+            if cycles % 16 == 0:
+                time.sleep(4 * period)
+
+        slow.activate()
+        try:
+            deadline = time.monotonic() + 10
+            while monitor.xruns == before and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            slow.deactivate()
+            slow.close()
+        assert cycles > 0, "the slow client never ran"
+        assert monitor.xruns > before
+        assert monitor.alive

@@ -1,0 +1,61 @@
+"""neuralrig's own model file: round trip, and refusal of malformed files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from neuralrig.models.builtin import tiny_lstm
+from neuralrig.models.format import load_model, lstm_tensors, save_model
+from neuralrig.server.errors import ModelError
+from neuralrig.server.render import model_rig, render_array
+
+
+def test_saved_lstm_renders_like_the_built_in(tmp_path) -> None:
+    path = tmp_path / "tiny.safetensors"
+    save_model(path, "lstm", {"hidden_size": 8, "num_layers": 1}, lstm_tensors(tiny_lstm()),
+               sample_rate=48000, provenance={"made_by": "test"})
+    x = (0.2 * np.random.default_rng(0).standard_normal((2000, 1))).astype(np.float32)
+    a = render_array(model_rig(path), x, 48000)
+    b = render_array(model_rig("tiny-lstm"), x, 48000)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def _write(path, tensors, meta) -> None:
+    save_file(tensors, str(path), metadata={"neuralrig": json.dumps(meta)} if meta else None)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("nan", "NaN or Inf"),
+        ("shape", "has shape"),
+        ("arch", "unsupported architecture"),
+        ("size", "outside"),
+        ("nometa", "without neuralrig metadata"),
+        ("rate", "sample_rate"),
+    ],
+)
+def test_malformed_files_are_refused(tmp_path, case: str, message: str) -> None:
+    tensors = {k: v.clone() for k, v in lstm_tensors(tiny_lstm()).items()}
+    meta = {"format": 1, "architecture": "lstm", "config": {"hidden_size": 8}}
+    if case == "nan":
+        tensors["head.bias"][0] = float("nan")
+    elif case == "shape":
+        tensors["head.weight"] = torch.zeros(1, 9)
+    elif case == "arch":
+        meta["architecture"] = "transformer-xxl"
+    elif case == "size":
+        meta["config"] = {"hidden_size": 100000}
+    elif case == "nometa":
+        meta = None
+    elif case == "rate":
+        meta["sample_rate"] = -5
+    path = tmp_path / f"{case}.safetensors"
+    _write(path, tensors, meta)
+    with pytest.raises(ModelError, match=message):
+        load_model(path)

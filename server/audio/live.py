@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import AudioBackendError
 from ..engine.pyo_env import pyo
+from ..errors import AudioBackendError
 from .backend import AudioBackend
 
 log = logging.getLogger("neuralrig.audio")

@@ -17,8 +17,8 @@ def register(cls: type[Processor]) -> type[Processor]:
 
 def _load_builtin() -> None:
     # Imported for their side effect of registering.
-    from . import classic  # noqa: F401
     from ..engine import neural_slot  # noqa: F401
+    from . import classic  # noqa: F401
 
 
 def processor_class(kind: str) -> type[Processor]:

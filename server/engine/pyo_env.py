@@ -4,6 +4,6 @@ import os
 
 os.environ.setdefault("PYO_GUI_WX", "0")
 
-import pyo  # noqa: E402
+import pyo
 
 __all__ = ["pyo"]

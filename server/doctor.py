@@ -105,14 +105,14 @@ def run_doctor(config: RigConfig, out=print) -> int:
 
 
 def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     parts = []
-    for module in ("pyo", "torch", "numpy", "mido", "rtmidi", "pythonosc", "zeroconf"):
+    for dist in ("pyo", "torch", "numpy", "python-osc", "mido", "python-rtmidi", "zeroconf"):
         try:
-            mod = __import__(module)
-            version = getattr(mod, "__version__", getattr(mod, "PYO_VERSION", "?"))
-            parts.append(f"{module} {version}")
-        except ImportError:
-            parts.append(f"{module} MISSING")
+            parts.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            parts.append(f"{dist} MISSING")
     return "  " + ", ".join(parts)
 
 

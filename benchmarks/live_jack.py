@@ -82,7 +82,8 @@ def main() -> None:
         jack.wait(timeout=10)
     for r in results:
         print(f"{r['rig']:<40} start {r['start_s']:5.2f} s  RSS {r['rss_mb']:6.1f} MB  "
-              f"xruns {r['xruns']:3d} in {r['seconds']:g} s  JACK DSP load {r['jack_dsp_load_pct']}%")
+              f"xruns {r['xruns']:3d} in {r['seconds']:g} s  "
+              f"JACK DSP load {r['jack_dsp_load_pct']}%")
     print(json.dumps(results))
 
 

@@ -11,13 +11,15 @@ samples with a fade, and written as a 48 kHz mono float WAV:
 - a presence peak around 2.5 kHz with some cone break-up ripple from 1.5 to 5 kHz,
 - a steep roll-off above 5 kHz (12" cones radiate little above it).
 
-Deterministic (fixed seed); numpy only for the maths.
+Deterministic (fixed seed, no time stamps in the file); numpy and the standard
+library only.
 
     python -m neuralrig.models.make_cabinet_ir OUT.wav
 """
 
 from __future__ import annotations
 
+import struct
 import sys
 from pathlib import Path
 
@@ -77,15 +79,24 @@ def make_cabinet_ir() -> np.ndarray:
     return (0.5 * response / np.max(np.abs(response))).astype(np.float32)
 
 
+def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """A mono 32-bit float WAV, byte for byte the same on every run (no time stamps)."""
+    data = np.asarray(samples, dtype="<f4").tobytes()
+    fmt = struct.pack("<HHIIHHH", 3, 1, sample_rate, 4 * sample_rate, 4, 32, 0)
+    fact = struct.pack("<I", len(samples))
+    chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
+              + b"fact" + struct.pack("<I", len(fact)) + fact
+              + b"data" + struct.pack("<I", len(data)) + data)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m neuralrig.models.make_cabinet_ir OUT.wav", file=sys.stderr)
         return 2
-    import soundfile as sf
-
     out = Path(args[0])
-    sf.write(str(out), make_cabinet_ir(), SAMPLE_RATE, subtype="FLOAT")
+    out.write_bytes(wav_bytes(make_cabinet_ir(), SAMPLE_RATE))
     print(f"wrote {out} ({LENGTH} samples, {SAMPLE_RATE} Hz)")
     return 0
 

@@ -60,6 +60,11 @@ class ChainInstance:
     def latency_samples(self) -> int:
         return sum(slot.latency_samples for slot in self.slots.values())
 
+    def reset(self) -> None:
+        """Clear every processor's state (recurrent state, histories)."""
+        for slot in self.slots.values():
+            slot.processor.reset()
+
     def apply_input_gain(self, db: float) -> None:
         self.input_gain_db = db
         self._in_gain.value = db

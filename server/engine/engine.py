@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..audio.backend import AudioBackend
+from ..audio.offline import OfflineBackend
 from ..config import RigConfig
 from ..errors import ConfigError, UnknownSlotError
 from .chain import SWAP_FADE, ChainInstance
@@ -76,6 +77,12 @@ class Engine:
         self._sink = backend.attach_sink(self.chain.output)
         server.setCallback(self._block_start)
         backend.start()
+        if isinstance(backend, OfflineBackend):
+            # pyo's filters compute their first sample before their coefficients
+            # are set; one block of silence lets every object settle, then
+            # stateful models start from their reset state.
+            backend.process_block(np.zeros((cfg.block, cfg.channels), dtype=np.float32))
+            self.chain.reset()
 
     def stop(self) -> None:
         """Stop audio and free the graph before the server goes (pyo crashes otherwise)."""
@@ -216,8 +223,6 @@ class Engine:
 
     def process_offline(self, audio: np.ndarray, compensate_latency: bool = True) -> np.ndarray:
         """Run a whole signal through the rig (offline backend only)."""
-        from ..audio.offline import OfflineBackend
-
         if not isinstance(self.backend, OfflineBackend):
             raise RuntimeError("process_offline needs the offline backend")
         latency = self.latency_samples if compensate_latency else 0

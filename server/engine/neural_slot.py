@@ -96,6 +96,9 @@ class NeuralProcessor(Processor):
         ctx.keep.extend((self._fill, self._hook, output))
         return output
 
+    def reset(self) -> None:
+        self.model.reset()
+
     def release(self) -> None:
         # Torch views of pyo tables first: pyo frees a table's memory even
         # while views of it exist.

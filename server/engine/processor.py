@@ -106,6 +106,9 @@ class Processor(ABC):
         """Latency the processor adds, in samples at the engine rate."""
         return 0
 
+    def reset(self) -> None:  # noqa: B027 - pyo objects keep no state worth clearing
+        """Clear state a model carries between blocks."""
+
     def release(self) -> None:  # noqa: B027 - most processors hold nothing special
         """Drop buffers that view pyo tables, before the tables themselves go."""
 

@@ -36,7 +36,10 @@ def seconds(ms: Any) -> Any:
 
 
 def follower_time(ms: Any) -> Any:
-    """A time constant in ms as pyo's Follower2 time (Follower2 reaches 63% in t/2π)."""
+    """A time constant in ms (63% of a step) as a Follower2 time in seconds.
+
+    Follower2 is a one-pole low-pass at 1/t Hz: its time constant is t/2π.
+    """
     return ms * (0.001 * 2.0 * math.pi)
 
 

@@ -15,17 +15,24 @@ def register(cls: type[Processor]) -> type[Processor]:
     return cls
 
 
-def _load_builtin() -> None:
-    # Imported for their side effect of registering.
-    from ..engine import neural_slot  # noqa: F401
+def _load_builtin(kind: str | None = None) -> None:
+    """Import the built-in processors; the neural slot (and torch) only when asked for.
+
+    A rig without neural slots never imports torch, which saves a few hundred MB
+    of resident memory on a small board.
+    """
     from . import classic  # noqa: F401
+
+    if kind in (None, "neural"):
+        from ..engine import neural_slot  # noqa: F401
 
 
 def processor_class(kind: str) -> type[Processor]:
-    _load_builtin()
+    _load_builtin(kind)
     try:
         return _PROCESSORS[kind]
     except KeyError:
+        _load_builtin()
         known = ", ".join(sorted(_PROCESSORS))
         raise ConfigError(f"unknown processor '{kind}' (known: {known})") from None
 

@@ -2,50 +2,29 @@
 
 from __future__ import annotations
 
-import torch
+import numpy as np
 
 from .base import StreamingModel
+from .recurrent import RecurrentModel, recurrent_tensor_shapes
 
 
 class Identity(StreamingModel):
     name = "identity"
+    architecture = "identity"
 
-    def process(self, x: torch.Tensor, out: torch.Tensor) -> None:
-        out.copy_(x)
+    def run(self, x: np.ndarray, ctrl: np.ndarray, out: np.ndarray) -> None:
+        out[:] = x
 
-
-class LSTMModel(StreamingModel):
-    """LSTM followed by a linear head, with an optional input skip (output = x + model)."""
-
-    def __init__(self, hidden_size: int, num_layers: int = 1, skip: bool = False) -> None:
-        self.name = f"lstm-{hidden_size}"
-        self.lstm = torch.nn.LSTM(1, hidden_size, num_layers, batch_first=True)
-        self.head = torch.nn.Linear(hidden_size, 1)
-        self.skip = skip
-        self.lstm.eval()
-        self.head.eval()
-
-    def reset(self) -> None:
-        shape = (self.lstm.num_layers, self.channels, self.lstm.hidden_size)
-        self.h = torch.zeros(shape)
-        self.c = torch.zeros(shape)
-
-    def process(self, x: torch.Tensor, out: torch.Tensor) -> None:
-        y, (h, c) = self.lstm(x.unsqueeze(-1), (self.h, self.c))
-        self.h.copy_(h)
-        self.c.copy_(c)
-        result = self.head(y).squeeze(-1)
-        if self.skip:
-            result.add_(x)
-        out.copy_(result)
+    def export_native(self) -> tuple[str, dict, dict]:
+        return "identity", {}, {}
 
 
-def tiny_lstm(seed: int = 1234) -> LSTMModel:
+def tiny_lstm(seed: int = 1234) -> RecurrentModel:
     """An 8-unit LSTM with fixed random weights: a real recurrent model for tests."""
-    generator = torch.random.fork_rng()
-    with generator:
-        torch.manual_seed(seed)
-        model = LSTMModel(hidden_size=8)
+    rng = np.random.default_rng(seed)
+    shapes = recurrent_tensor_shapes("lstm", 8, 1, 1)
+    tensors = {k: (rng.uniform(-0.35, 0.35, s)).astype(np.float32) for k, s in shapes.items()}
+    model = RecurrentModel("lstm", 8, 1, tensors)
     model.name = "tiny-lstm"
     return model
 

@@ -108,7 +108,8 @@ def _versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     parts = []
-    for dist in ("pyo", "torch", "numpy", "python-osc", "mido", "python-rtmidi", "zeroconf"):
+    for dist in ("pyo", "torch", "numpy", "numba", "python-osc", "mido", "python-rtmidi",
+                 "zeroconf"):
         try:
             parts.append(f"{dist} {version(dist)}")
         except PackageNotFoundError:

@@ -185,7 +185,7 @@ def test_unknown_processor_and_bad_model_are_refused(tmp_path) -> None:
                      np.zeros((64, 1), np.float32), 48000)
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"not a model")
-    with pytest.raises(ConfigError, match="not a neuralrig model file"):
+    with pytest.raises(ConfigError, match="not a model file"):
         render_array(model_rig(bad), np.zeros((64, 1), np.float32), 48000)
 
 

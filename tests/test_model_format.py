@@ -6,23 +6,25 @@ import json
 
 import numpy as np
 import pytest
-import torch
-from safetensors.torch import save_file
+from safetensors.numpy import save_file
 
 from neuralrig.models.builtin import tiny_lstm
-from neuralrig.models.format import load_model, lstm_tensors, save_model
+from neuralrig.models.formats import load_model
+from neuralrig.models.formats.native import save_model
 from neuralrig.server.errors import ModelError
 from neuralrig.server.render import model_rig, render_array
 
 
 def test_saved_lstm_renders_like_the_built_in(tmp_path) -> None:
     path = tmp_path / "tiny.safetensors"
-    save_model(path, "lstm", {"hidden_size": 8, "num_layers": 1}, lstm_tensors(tiny_lstm()),
-               sample_rate=48000, provenance={"made_by": "test"})
+    model = tiny_lstm()
+    model.sample_rate = 48000
+    save_model(path, model, provenance={"made_by": "test"})
     x = (0.2 * np.random.default_rng(0).standard_normal((2000, 1))).astype(np.float32)
     a = render_array(model_rig(path), x, 48000)
     b = render_array(model_rig("tiny-lstm"), x, 48000)
     np.testing.assert_allclose(a, b, atol=1e-6)
+    assert load_model(path).metadata["provenance"] == {"made_by": "test"}
 
 
 def _write(path, tensors, meta) -> None:
@@ -38,15 +40,16 @@ def _write(path, tensors, meta) -> None:
         ("size", "outside"),
         ("nometa", "without neuralrig metadata"),
         ("rate", "sample_rate"),
+        ("json", "not valid JSON"),
     ],
 )
 def test_malformed_files_are_refused(tmp_path, case: str, message: str) -> None:
-    tensors = {k: v.clone() for k, v in lstm_tensors(tiny_lstm()).items()}
+    tensors = {k: v.copy() for k, v in tiny_lstm().tensors.items()}
     meta = {"format": 1, "architecture": "lstm", "config": {"hidden_size": 8}}
     if case == "nan":
         tensors["head.bias"][0] = float("nan")
     elif case == "shape":
-        tensors["head.weight"] = torch.zeros(1, 9)
+        tensors["head.weight"] = np.zeros((1, 9), np.float32)
     elif case == "arch":
         meta["architecture"] = "transformer-xxl"
     elif case == "size":
@@ -56,6 +59,11 @@ def test_malformed_files_are_refused(tmp_path, case: str, message: str) -> None:
     elif case == "rate":
         meta["sample_rate"] = -5
     path = tmp_path / f"{case}.safetensors"
-    _write(path, tensors, meta)
-    with pytest.raises(ModelError, match=message):
+    if case == "json":
+        path = tmp_path / "broken.nam"
+        path.write_text('{"version": "0.5.4", "architecture": ')
+    else:
+        _write(path, tensors, meta)
+    with pytest.raises(ModelError, match=message) as info:
         load_model(path)
+    assert str(path) in str(info.value)

@@ -16,10 +16,10 @@ def register(cls: type[Processor]) -> type[Processor]:
 
 
 def _load_builtin(kind: str | None = None) -> None:
-    """Import the built-in processors; the neural slot (and torch) only when asked for.
+    """Import the built-in processors; the neural slot (and numba) only when asked for.
 
-    A rig without neural slots never imports torch, which saves a few hundred MB
-    of resident memory on a small board.
+    A rig without neural slots never imports numba or the model kernels,
+    which saves resident memory on a small board.
     """
     from . import classic  # noqa: F401
 

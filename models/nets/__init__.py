@@ -1,0 +1,1 @@
+"""Trainable PyTorch networks (training only; the audio path runs models.runtime kernels)."""

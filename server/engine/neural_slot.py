@@ -9,6 +9,7 @@ current block and its output leaves in the same block: no added latency.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,11 +52,17 @@ class NeuralProcessor(Processor):
             model, normalize=bool(self.option_values["normalize"]),
             input_calibration_dbu=self.option_values["input_level_dbu"])
         rate = model.sample_rate
-        if rate is not None and int(rate) != int(ctx.sample_rate):
-            raise ConfigError(
-                f"model '{name}' runs at {rate:g} Hz but the engine runs at "
-                f"{ctx.sample_rate:g} Hz (run the engine at {rate:g} Hz)"
-            )
+        if rate is not None and round(rate) != round(ctx.sample_rate):
+            from neuralrig.models.resampled import ResampledModel
+
+            try:
+                model = ResampledModel(model, ctx.sample_rate)
+            except NeuralrigError as exc:
+                raise ConfigError(f"model '{name}': {exc}") from None
+            logging.getLogger("neuralrig.neural").info(
+                "model %s runs at %g Hz; resampling from %g Hz adds %d samples (%.2f ms) "
+                "latency", name, rate, ctx.sample_rate, model.added_latency,
+                1000.0 * model.added_latency / ctx.sample_rate)
         self.model = model
         self.params = self.model.controls
         self.model.prepare(ctx.channels, ctx.block)

@@ -54,3 +54,6 @@ register_architecture("gru")(_recurrent("gru"))
 @register_architecture("wavenet")
 def _wavenet(config, tensors, controls) -> WaveNetModel:
     return WaveNetModel(config, tensors, controls=controls)
+
+# Modules whose builders register themselves on import.
+from . import stn, tcn  # noqa: E402, F401

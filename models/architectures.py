@@ -57,3 +57,6 @@ def _wavenet(config, tensors, controls) -> WaveNetModel:
 
 # Modules whose builders register themselves on import.
 from . import stn, tcn  # noqa: E402, F401
+
+# Modules whose builders register themselves on import.
+from . import lactose, mlp, transformer  # noqa: E402, F401

@@ -56,7 +56,4 @@ def _wavenet(config, tensors, controls) -> WaveNetModel:
     return WaveNetModel(config, tensors, controls=controls)
 
 # Modules whose builders register themselves on import.
-from . import stn, tcn  # noqa: E402, F401
-
-# Modules whose builders register themselves on import.
-from . import lactose, mlp, transformer  # noqa: E402, F401
+from . import lactose, mlp, stn, tcn, transformer  # noqa: E402, F401

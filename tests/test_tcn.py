@@ -22,10 +22,11 @@ TONE = ParamSpec("tone", 0.0, 1.0, 0.5)
 CONTROLS = (GAIN, TONE)
 
 
-def _net(seed: int = 7, norm: str = "batch", output: str = "tanh") -> TCN:
+def _net(seed: int = 7, norm: str = "batch", output: str = "tanh",
+         kernels: tuple[int, ...] = (3, 1, 6, 7)) -> TCN:
     """A small TCN with non-trivial BatchNorm statistics and FiLM, in eval mode."""
     torch.manual_seed(seed)
-    net = TCN(2, channels=6, kernel_size=[3, 2, 3, 3], dilations=[1, 2, 4, 8],
+    net = TCN(2, channels=6, kernel_size=list(kernels), dilations=[1, 2, 4, 8],
               film_hidden=[8, 12], norm=norm, output_activation=output)
     with torch.no_grad():
         net.film.layers[-1].weight.mul_(10.0)  # make the controls matter
@@ -41,9 +42,9 @@ def model() -> TCNModel:
 
 
 def test_receptive_field_and_prewarm(model: TCNModel) -> None:
-    assert model.receptive_field == 1 + 2 * 1 + 1 * 2 + 2 * 4 + 2 * 8
+    assert model.receptive_field == 1 + 2 * 1 + 0 * 2 + 5 * 4 + 6 * 8
     assert model.prewarm_samples == model.receptive_field - 1
-    assert "receptive field 29" in model.describe()
+    assert "receptive field 71" in model.describe()
 
 
 @pytest.mark.parametrize("block", [1, 7, 64, 128, 4096])
@@ -68,9 +69,13 @@ def test_control_ramp_is_followed_per_sample(model: TCNModel) -> None:
     np.testing.assert_allclose(parts, settled_run(model, x, ctrl), atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize(("norm", "output"), [("batch", "tanh"), ("none", "none")])
-def test_kernel_matches_torch_eval_forward(norm: str, output: str) -> None:
-    net = _net(3, norm, output)
+@pytest.mark.parametrize(("norm", "output", "kernels"), [
+    ("batch", "tanh", (3, 1, 6, 7)),
+    ("none", "none", (2, 4, 8, 13)),
+    ("batch", "none", (5, 9, 1, 3)),
+])
+def test_kernel_matches_torch_eval_forward(norm: str, output: str, kernels: tuple) -> None:
+    net = _net(3, norm, output, kernels)
     model = net.to_model(CONTROLS)
     x = signal(4000, channels=1, seed=5)
     ramp = np.stack([np.linspace(0.0, 1.0, 4000), np.linspace(0.8, 0.1, 4000)]).astype(np.float32)

@@ -124,12 +124,39 @@ def tcn_block(
                     dst[t] = bias
                 for i in range(cin):
                     hrow = h[b, i]
-                    for k in range(k_size):
-                        w = conv_w[b, o, i, k]
+                    wrow = conv_w[b, o, i]
+                    # Taps four at a time: one load/store of dst per four multiply-adds.
+                    k = 0
+                    while k + 4 <= k_size:
+                        w0, w1, w2, w3 = wrow[k], wrow[k + 1], wrow[k + 2], wrow[k + 3]
                         base = p - d * (k_size - 1 - k)
-                        seg = hrow[base : base + frames]
+                        s0 = hrow[base : base + frames]
+                        s1 = hrow[base + d : base + d + frames]
+                        s2 = hrow[base + 2 * d : base + 2 * d + frames]
+                        s3 = hrow[base + 3 * d : base + 3 * d + frames]
                         for t in range(frames):
-                            dst[t] += w * seg[t]
+                            dst[t] += w0 * s0[t] + w1 * s1[t] + w2 * s2[t] + w3 * s3[t]
+                        k += 4
+                    if k_size - k == 3:
+                        w0, w1, w2 = wrow[k], wrow[k + 1], wrow[k + 2]
+                        base = p - d * (k_size - 1 - k)
+                        s0 = hrow[base : base + frames]
+                        s1 = hrow[base + d : base + d + frames]
+                        s2 = hrow[base + 2 * d : base + 2 * d + frames]
+                        for t in range(frames):
+                            dst[t] += w0 * s0[t] + w1 * s1[t] + w2 * s2[t]
+                    elif k_size - k == 2:
+                        w0, w1 = wrow[k], wrow[k + 1]
+                        base = p - d * (k_size - 1 - k)
+                        s0 = hrow[base : base + frames]
+                        s1 = hrow[base + d : base + d + frames]
+                        for t in range(frames):
+                            dst[t] += w0 * s0[t] + w1 * s1[t]
+                    elif k_size - k == 1:
+                        w0 = wrow[k]
+                        s0 = hrow[p : p + frames]
+                        for t in range(frames):
+                            dst[t] += w0 * s0[t]
                 a = prelu_w[b, o]
                 gi = 2 * channels * b + o
                 if cols == 1:

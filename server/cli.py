@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds of audio to process (default 10)")
     bench.add_argument("--sr", type=_positive_int, metavar="N", help="sample rate in Hz")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--no-reference", action="store_true",
+                       help="with --model FILE.nam: skip the side-by-side run of the "
+                       "neural-amp-modeler package")
     return parser
 
 
@@ -131,8 +134,20 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "bench":
         from .bench import run_bench
 
-        config = _rig(args).with_engine(sample_rate=args.sr)
+        config = _rig(args)
+        if args.model and not args.sr:  # run the engine at the model's own rate
+            from neuralrig.models.formats import load_model
+
+            rate = load_model(args.model).sample_rate
+            config = config.with_engine(sample_rate=int(rate) if rate else None)
+        else:
+            config = config.with_engine(sample_rate=args.sr)
         result = run_bench(config, args.block, args.seconds)
+        if args.model:
+            from .model_bench import bench_model
+
+            result["model"] = bench_model(args.model, args.block or config.block, args.seconds,
+                                          reference=not args.no_reference)
         if args.json:
             print(json.dumps(result))
         else:
@@ -144,8 +159,19 @@ def run(args: argparse.Namespace) -> int:
                   f"(budget {result['block_budget_us']:.0f} us)")
             print(f"latency          {result['latency_samples']} samples")
             print(f"peak RSS         {result['peak_rss_mb']:.0f} MB")
+            if "model" in result:
+                _print_model_bench(result["model"])
         return 0
     raise AssertionError(args.command)
+
+
+def _print_model_bench(m: dict) -> None:
+    print(f"model            {m['description']}")
+    print(f"model alone      {m['neuralrig_rtf']:.1f}x real time "
+          f"(neuralrig kernels, block {m['block']}, one thread)")
+    if "reference_rtf" in m:
+        print(f"reference        {m['reference_rtf']:.2f}x real time ({m['reference']})")
+        print(f"ratio            {m['speedup']:.1f}x faster than the reference, same run")
 
 
 def _db(value: float) -> float:

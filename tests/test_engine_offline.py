@@ -170,7 +170,9 @@ def test_statistics_and_meters() -> None:
         engine.process_offline(x)
         status = engine.status().as_dict()
         assert status["blocks"] >= 48000 // 128
-        assert 0 < status["block_us_mean"] <= status["block_us_p99"] <= status["block_us_max"]
+        # The mean may exceed p99 when a few blocks stall on a loaded machine.
+        assert 0 < status["block_us_mean"] <= status["block_us_max"]
+        assert 0 < status["block_us_p99"] <= status["block_us_max"]
         assert status["peak_rss_mb"] > 0 and status["latency_samples"] == 0
         meters = engine.meters()
         assert meters["slots"]["nn"]["peak_db"][0] == pytest.approx(-6.02, abs=0.05)

@@ -3,7 +3,7 @@
 One file, ``NAME.safetensors``; ``__metadata__["neuralrig"]`` holds a JSON
 object: ``format`` (version), ``architecture``, ``config``, ``sample_rate``,
 ``controls`` (name, min, max, default, unit, curve), ``loudness`` (dB on the
-standard signal), ``provenance`` and ``training`` (the training report). No
+standard signal), ``input_gain``/``output_gain`` (linear, around the network), ``provenance`` and ``training`` (the training report). No
 pickle anywhere: safetensors holds only raw arrays.
 
 Architectures register a builder, ``(config, tensors, controls) -> model``;
@@ -62,6 +62,8 @@ def save_model(path: Path, model: StreamingModel, *, provenance: Mapping[str, An
         "sample_rate": model.sample_rate,
         "controls": [controls_to_json(c) for c in model.controls],
         "loudness": loudness,
+        "input_gain": model.input_gain,
+        "output_gain": model.output_gain,
         "provenance": dict(provenance or {}),
         "training": dict(training or {}),
     }
@@ -148,6 +150,11 @@ def load_native(path: Path) -> StreamingModel:
                              or not 8000 <= rate <= 384_000):
         raise ModelError(f"sample_rate {rate!r} outside 8000..384000")
     model.sample_rate = rate
+    for key in ("input_gain", "output_gain"):
+        gain = meta.get(key, 1.0)
+        if not isinstance(gain, (int, float)) or not math.isfinite(gain) or not 0 < gain <= 1e3:
+            raise ModelError(f"{key} {gain!r} must be a number in (0, 1000]")
+        setattr(model, key, float(gain))
     model.metadata = {"format": "neuralrig", "loudness": meta.get("loudness"),
                       "provenance": meta.get("provenance") or {},
                       "training": meta.get("training") or {}}

@@ -3,8 +3,9 @@
 One file, ``NAME.safetensors``; ``__metadata__["neuralrig"]`` holds a JSON
 object: ``format`` (version), ``architecture``, ``config``, ``sample_rate``,
 ``controls`` (name, min, max, default, unit, curve), ``loudness`` (dB on the
-standard signal), ``input_gain``/``output_gain`` (linear, around the network), ``provenance`` and ``training`` (the training report). No
-pickle anywhere: safetensors holds only raw arrays.
+standard signal), ``input_gain``/``output_gain`` (linear, around the
+network), ``provenance`` and ``training`` (the training report). No pickle
+anywhere: safetensors holds only raw arrays.
 
 Architectures register a builder, ``(config, tensors, controls) -> model``;
 a saveable model offers ``export_native() -> (architecture, config, tensors)``.

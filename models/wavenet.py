@@ -27,6 +27,7 @@ from neuralrig.server.errors import ModelError
 from .base import StreamingModel, as_f32
 from .recurrent import check_tensors
 from .runtime.activations import ACTIVATION_CODES
+from .runtime.blas import gemm_args, sgemm_address
 from .runtime.wavenet import wavenet_array_block
 
 MAX_CHANNELS = 256
@@ -112,18 +113,21 @@ class _Array:
         self.reach = int(np.max((self.kernel_sizes - 1) * self.dilations))
         p = f"a{index}."
         self.rechannel = as_f32(tensors[p + "rechannel.weight"])
-        self.conv_w = np.zeros((n, z, c, kmax), np.float32)
+        conv_w = np.zeros((n, z, c, kmax), np.float32)
         self.conv_b = np.zeros((n, z), np.float32)
         self.mix_w = np.zeros((n, z, arr["condition_size"]), np.float32)
         self.out_w = np.zeros((n, c, c), np.float32)
         self.out_b = np.zeros((n, c), np.float32)
         for layer, k in enumerate(arr["kernel_sizes"]):
             q = f"{p}l{layer}."
-            self.conv_w[layer, :, :, :k] = tensors[q + "conv.weight"]
+            conv_w[layer, :, :, :k] = tensors[q + "conv.weight"]
             self.conv_b[layer] = tensors[q + "conv.bias"]
             self.mix_w[layer] = tensors[q + "mixer.weight"]
             self.out_w[layer] = tensors[q + "out.weight"]
             self.out_b[layer] = tensors[q + "out.bias"]
+        # Per tap, contiguous (Z, C): each tap is one matrix product in the kernel.
+        self.conv_wk = np.ascontiguousarray(conv_w.transpose(0, 3, 1, 2))
+        self.z_channels = z
         self.head_w = as_f32(tensors[p + "head.weight"])
         head_b = tensors.get(p + "head.bias")
         self.head_b = as_f32(head_b) if head_b is not None else np.zeros(self.head_size,
@@ -158,7 +162,7 @@ class WaveNetModel(StreamingModel):
                 per_array.append((hist, np.array([arr.reach], np.int64)))
             self._state.append(per_array)
         width = max(a.channels for a in self._arrays)
-        zmax = max(a.conv_w.shape[1] for a in self._arrays)
+        zmax = max(a.z_channels for a in self._arrays)
         self._z = np.zeros((zmax, max_block), np.float32)
         self._a = np.zeros((width, max_block), np.float32)
         self._head_acc = np.zeros((width, max_block), np.float32)
@@ -166,6 +170,8 @@ class WaveNetModel(StreamingModel):
         self._heads = [np.zeros((a.head_size, max_block), np.float32) for a in self._arrays]
         self._cond = np.zeros((1 + len(self.controls), max_block), np.float32)
         self._no_head = np.zeros((0, max_block), np.float32)
+        self._ints, self._floats = gemm_args()
+        self._sgemm = sgemm_address()
 
     def clear_state(self) -> None:
         for per_array in self._state:
@@ -186,11 +192,12 @@ class WaveNetModel(StreamingModel):
             ):
                 c = arr.channels
                 wavenet_array_block(
-                    layer_in, cond, head_prev, arr.rechannel, arr.conv_w, arr.conv_b,
+                    layer_in, cond, head_prev, arr.rechannel, arr.conv_wk, arr.conv_b,
                     arr.mix_w, arr.out_w, arr.out_b, arr.dilations, arr.kernel_sizes,
                     arr.act, arr.slope, arr.gated, hist, pos, arr.reach, arr.head_w,
-                    arr.head_b, self._z[: arr.conv_w.shape[1], :frames], self._a[:c, :frames],
+                    arr.head_b, self._z[: arr.z_channels, :frames], self._a[:c, :frames],
                     self._head_acc[:c, :frames], resid[:, :frames], head[:, :frames],
+                    self._sgemm, self._ints, self._floats,
                 )
                 layer_in, head_prev = resid[:, :frames], head[:, :frames]
             np.multiply(head_prev[0], self.head_scale, out=out[ch])

@@ -110,7 +110,7 @@ def test_input_level_calibration(tmp_path) -> None:
     document["metadata"] = {"input_level_dbu": 12.0}
     path = _save(tmp_path, document)
     x = (0.1 * np.random.default_rng(0).standard_normal((4_800, 1))).astype(np.float32)
-    calibrated = render_array(_rig(path, normalize=False, input_level_dbu=18.0), x, 48_000)
+    calibrated = render_array(_rig(path, normalize=False, input_level_dbu=18), x, 48_000)
     # 6 dB hotter interface: the model sees the input doubled (10^(6/20) = 1.995).
     expected = reference_output(document, x[:, 0] * 10 ** (6 / 20))
     np.testing.assert_allclose(calibrated[:, 0], expected, atol=1e-4)

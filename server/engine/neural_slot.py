@@ -48,9 +48,11 @@ class NeuralProcessor(Processor):
             model = load_model(source)
         except NeuralrigError as exc:
             raise ConfigError(str(exc)) from None
-        self.levels = apply_nam_levels(
+        levels = apply_nam_levels(
             model, normalize=bool(self.option_values["normalize"]),
             input_calibration_dbu=self.option_values["input_level_dbu"])
+        if levels:
+            logging.getLogger("neuralrig.neural").info("model %s: %s", name, ", ".join(levels))
         rate = model.sample_rate
         if rate is not None and round(rate) != round(ctx.sample_rate):
             from neuralrig.models.resampled import ResampledModel

@@ -88,6 +88,8 @@ class Processor(ABC):
         values: dict[str, Any] = {}
         for spec in cls.options:
             value = options.get(spec.name, spec.default)
+            if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)  # TOML writes 12 for 12.0
             if value is not None and not isinstance(value, spec.kind):
                 raise ConfigError(
                     f"option '{spec.name}' of '{cls.kind}' must be {spec.kind.__name__}, "

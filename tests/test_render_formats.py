@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import run_cli
 from nam_reference import wavenet_nam
 from test_format_aidax import _aidax
 from test_format_proteus import _proteus
 
+from conftest import run_cli
 from neuralrig.models.builtin import tiny_lstm
 from neuralrig.models.formats.native import save_model
 from neuralrig.server.render import model_rig, render_array

@@ -129,11 +129,33 @@ def test_serve_without_any_audio_device_says_so(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def _offline_reference(rig: Path, phrase: np.ndarray, lead: int, total: int) -> np.ndarray:
+    """The rig offline on ``lead`` samples of silence then ``phrase``, uncompensated.
+
+    A function of its own, so no engine outlives it even when an assertion fails.
+    """
+    from neuralrig.server.audio.offline import OfflineBackend
+    from neuralrig.server.config import load_config
+    from neuralrig.server.engine.engine import Engine
+
+    stream = np.zeros((lead + total, 1), np.float32)
+    stream[lead : lead + phrase.size, 0] = phrase
+    engine = Engine(OfflineBackend(), load_config(rig).with_engine(block=128))
+    engine.start()
+    try:
+        assert engine.latency_samples > 0  # the resampler's, declared
+        return engine.process_offline(stream, compensate_latency=False)[lead:, 0].copy()
+    finally:
+        engine.stop()
+
+
 def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Path) -> None:
     """A NAM WaveNet and a 44.1 kHz model (resampled) in the live daemon under JACK.
 
     The daemon's output for a guitar-like phrase must equal an offline render
-    of the same rig on the same input, delayed by the rig's declared latency.
+    of the same rig on the same input (both uncompensated). The non-realtime
+    dummy driver on a shared machine has the odd xrun, after which the live
+    state legitimately differs; a capture with an xrun is repeated.
     """
     import json
 
@@ -143,7 +165,6 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
     from neuralrig.models.builtin import Identity
     from neuralrig.models.formats.native import save_model
     from neuralrig.server.bench import guitar_like
-    from neuralrig.server.config import load_config
 
     (tmp_path / "amp.nam").write_text(json.dumps(wavenet_nam("nano", seed=3)))
     slow = Identity()
@@ -153,13 +174,16 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
                     '[[slot]]\nid = "amp"\ntype = "neural"\nmodel = "amp.nam"\n'
                     'normalize = false\n'
                     '[[slot]]\nid = "old"\ntype = "neural"\nmodel = "at44k.safetensors"\n')
-    phrase = guitar_like(1.0, 48_000, 1)[:, 0]
-    n = phrase.size
+    phrase = guitar_like(0.4, 48_000, 1)[:, 0]
+    n, lead = phrase.size, 9600
+    recorded = np.zeros(n + 4096, np.float32)
+    offline = _offline_reference(rig, phrase, lead, recorded.size)
+    assert np.sqrt(np.mean(offline**2)) > 1e-3
     daemon = Daemon("--config", str(rig), "--audio", "jack")
     source = jack.Client("nr-live-source", servername=jack_server.name, no_start_server=True)
     sink = jack.Client("nr-live-sink", servername=jack_server.name, no_start_server=True)
-    recorded = np.zeros(n + 4096, np.float32)
-    state: dict[str, int | None] = {"target": None}
+    state: dict[str, int | None] = {"target": None, "xruns": 0}
+    clean_captures, results = 0, []
     try:
         daemon.wait_for("audio running on jack")
         out_port = source.outports.register("out")
@@ -188,40 +212,32 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
             if lo < hi:
                 recorded[lo - target : hi - target] = in_port.get_array()[lo - start : hi - start]
 
+        @sink.set_xrun_callback
+        def _xrun(delay: float) -> None:
+            state["xruns"] += 1
+
         source.activate()
         sink.activate()
         source.connect(out_port, "neuralrig:input_1")
         sink.connect("neuralrig:output_1", in_port)
-        time.sleep(0.5)
-        state["target"] = source.frame_time + 9600
-        time.sleep((9600 + recorded.size) / 48_000 + 1.0)
+        for _attempt in range(6):
+            time.sleep(0.5)  # silence first: the models settle as offline
+            recorded[:] = np.nan
+            xruns_before = state["xruns"]
+            state["target"] = source.frame_time + lead
+            time.sleep((lead + recorded.size) / 48_000 + 0.5)
+            state["target"] = None
+            if state["xruns"] != xruns_before or np.isnan(recorded).any():
+                continue  # an xrun in the window: capture again
+            clean_captures += 1
+            results.append(float(np.max(np.abs(recorded - offline))))
+            break
     finally:
         source.close()
         sink.close()
         code = daemon.stop()
     assert code == 0, "\n".join(daemon.lines)
     assert any("resampling" in line for line in daemon.lines), "\n".join(daemon.lines)
-    # The same rig offline, on silence then the phrase (the daemon heard silence
-    # first), without latency compensation: the live output is not compensated.
-    from neuralrig.server.audio.offline import OfflineBackend
-    from neuralrig.server.engine.engine import Engine
-
-    lead = 9600
-    stream = np.concatenate([np.zeros(lead, np.float32), phrase,
-                             np.zeros(recorded.size - n, np.float32)])[:, None]
-    engine = Engine(OfflineBackend(), load_config(rig).with_engine(block=128))
-    engine.start()
-    try:
-        assert engine.latency_samples > 0  # the resampler's, declared
-        offline = engine.process_offline(stream, compensate_latency=False)[lead:, 0]
-    finally:
-        engine.stop()
-    assert np.sqrt(np.mean(offline**2)) > 1e-3
-    # The non-realtime dummy driver on a loaded machine drops the odd period
-    # (an xrun: the recording holds silence there). Every sample that arrived
-    # must match; dropped ones must be exact silence, and few.
-    wrong = np.abs(recorded - offline) > 1e-4
-    dropped = wrong & (recorded == 0.0)
-    assert not np.any(wrong & ~dropped), (
-        f"{np.count_nonzero(wrong & ~dropped)} samples differ from the offline render")
-    assert np.count_nonzero(dropped) <= 0.05 * recorded.size, "too many dropped periods"
+    if clean_captures == 0:
+        pytest.skip("every capture window had a JACK xrun (machine too loaded to compare)")
+    assert results[-1] <= 1e-4, f"live output differs from the offline render by {results[-1]}"

@@ -6,7 +6,7 @@ import contextlib
 import os
 import platform
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import __version__
@@ -99,9 +99,29 @@ def run_doctor(config: RigConfig, out=print) -> int:
         files = sorted(p for p in folder.glob("*") if p.suffix in MODEL_SUFFIXES) \
             if folder.is_dir() else []
         where = "" if folder.is_dir() else " (missing)"
-        out(f"  {folder}{where}: {', '.join(p.name for p in files) or 'no model files'}")
+        out(f"  {folder}{where}: {'' if files else 'no model files'}")
+        for path in files:
+            problems += _check_model(path, out)
     out("\n" + ("no problems found" if not problems else f"{problems} problem(s) found"))
     return 0 if not problems else 1
+
+
+def _check_model(path: Path, out: Callable[[str], None]) -> int:
+    """Load (not run) a model file and say what it is, or why it is refused."""
+    from neuralrig.models.formats import load_model
+
+    if path.suffix in (".ts", ".pt"):
+        out(f"    {path.name}: TorchScript (neural generators; not loaded by doctor)")
+        return 0
+    try:
+        model = load_model(path)
+    except NeuralrigError as exc:
+        out(f"    {path.name}: REFUSED: {str(exc).removeprefix(f'{path}: ')}")
+        return 1
+    fmt = (getattr(model, "metadata", None) or {}).get("format", "neuralrig")
+    knobs = ", ".join(c.name for c in model.controls)
+    out(f"    {path.name}: {fmt}: {model.describe()}" + (f"; controls {knobs}" if knobs else ""))
+    return 0
 
 
 def _versions() -> str:

@@ -142,6 +142,24 @@ def test_doctor_reports_what_a_user_needs(tmp_path: Path) -> None:
     assert "PROBLEM" in result.stdout and "nope.wav" in result.stdout
 
 
+def test_doctor_describes_model_files_and_names_refused_ones(tmp_path: Path) -> None:
+    from neuralrig.models.builtin import tiny_lstm
+    from neuralrig.models.formats.native import save_model
+
+    models = tmp_path / "models"
+    models.mkdir()
+    save_model(models / "tiny.safetensors", tiny_lstm())
+    (models / "broken.nam").write_text('{"architecture": "WaveNet", "config": {}, '
+                                       '"weights": [1.0], "version": "0.5.4"}')
+    rig = write_rig(tmp_path, f'[paths]\nmodels = ["{models}"]\n'
+                    '[[slot]]\nid = "g"\ntype = "gain"\n')
+    result = run_cli("doctor", "--config", str(rig))
+    assert "tiny.safetensors: neuralrig: LSTM 1x8" in result.stdout
+    assert "broken.nam: REFUSED: NAM WaveNet: config needs a non-empty 'layers' list" \
+        in result.stdout
+    assert result.returncode == 1
+
+
 @pytest.mark.parametrize("command", ["serve", "render", "doctor", "bench"])
 def test_every_command_has_help(command: str) -> None:
     result = run_cli(command, "--help")

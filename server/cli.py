@@ -172,6 +172,8 @@ def _print_model_bench(m: dict) -> None:
     if "reference_rtf" in m:
         print(f"reference        {m['reference_rtf']:.2f}x real time ({m['reference']})")
         print(f"ratio            {m['speedup']:.1f}x faster than the reference, same run")
+    elif "reference" in m:
+        print(f"reference        {m['reference']}")
 
 
 def _db(value: float) -> float:

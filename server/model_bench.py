@@ -60,6 +60,9 @@ def bench_model(path: str | Path, block: int, seconds: float, reference: bool = 
         if ref is not None:
             result.update(ref)
             result["speedup"] = round(result["neuralrig_rtf"] / ref["reference_rtf"], 2)
+        else:
+            result["reference"] = ("skipped: the neural-amp-modeler package is not installed "
+                                   "(pip install neural-amp-modeler)")
     return result
 
 

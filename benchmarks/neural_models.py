@@ -56,8 +56,9 @@ def main() -> int:
                 capture_output=True, text=True, check=True)
             result = json.loads(run.stdout)
             model = result["model"]
-            verdict = "" if target is None else (
-                "meets" if model["neuralrig_rtf"] >= target else "MISSES")
+            # Judged on the slower of the two: the kernel alone and the whole engine.
+            worst = min(model["neuralrig_rtf"], result["realtime_factor"])
+            verdict = "" if target is None else ("meets" if worst >= target else "MISSES")
             rows.append(f"| {label} | {block} | {model['neuralrig_rtf']:.1f}x | "
                         f"{result['realtime_factor']:.1f}x | "
                         f"{'' if target is None else f'{target:g}x'} {verdict} | "
@@ -69,7 +70,8 @@ def main() -> int:
         f"{args.seconds:g} s of guitar-like audio)",
         "",
         "`python benchmarks/neural_models.py` — every row is one `neuralrig bench --model FILE "
-        "--block N --json` run; the reference ran in the same process right after ours.",
+        "--block N --json` run; the reference ran in the same process right after ours. "
+        "A target is met when both the kernel alone and the engine reach it.",
         "",
         "| model | block | neuralrig kernels | through the pyo engine | target | "
         "reference (neural-amp-modeler, torch) | ratio |",

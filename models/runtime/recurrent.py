@@ -14,25 +14,25 @@ from .activations import fast_sigmoid, fast_tanh
 
 
 @nb.njit(inline="always", fastmath=True, error_model="numpy", cache=True, nogil=True)
-def _accumulate_rows(acc, w, v, rows, width):
-    """acc[:width] += v[:rows] @ w[:rows, :width], four rows per pass over ``acc``.
+def _accumulate_rows(acc, w, layer, v, ch, rows, width):
+    """acc[:width] += h[ch, layer, :rows] @ w[layer, :rows, :width], four rows per pass.
 
     Sharing each load and store of ``acc`` between four rows of ``w`` roughly
-    halves the memory traffic of the recurrent product, which dominates.
+    halves the memory traffic of the recurrent product, which dominates. No
+    row views: each costs two atomic reference-count updates per sample.
     """
-    i = 0
-    while i + 4 <= rows:
-        v0, v1, v2, v3 = v[i], v[i + 1], v[i + 2], v[i + 3]
-        w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
+    blocks = rows // 4
+    for b in range(blocks):
+        i = 4 * b
+        v0, v1 = v[ch, layer, i], v[ch, layer, i + 1]
+        v2, v3 = v[ch, layer, i + 2], v[ch, layer, i + 3]
         for j in range(width):
-            acc[j] += w0[j] * v0 + w1[j] * v1 + w2[j] * v2 + w3[j] * v3
-        i += 4
-    while i < rows:
-        vi = v[i]
-        wi = w[i]
+            acc[j] += (w[layer, i, j] * v0 + w[layer, i + 1, j] * v1
+                       + w[layer, i + 2, j] * v2 + w[layer, i + 3, j] * v3)
+    for i in range(4 * blocks, rows):
+        vi = v[ch, layer, i]
         for j in range(width):
-            acc[j] += wi[j] * vi
-        i += 1
+            acc[j] += w[layer, i, j] * vi
 
 
 @nb.njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
@@ -56,7 +56,7 @@ def lstm_block(x, ctrl, out, wx, wh, bias, head_w, head_b, skip, h, c, gates, in
                     v = inp[i]
                     for j in range(g4):
                         gates[j] += wx[layer, i, j] * v
-                _accumulate_rows(gates, wh[layer], h[ch, layer], hidden, g4)
+                _accumulate_rows(gates, wh, layer, h, ch, hidden, g4)
                 for j in range(hidden):
                     ig = fast_sigmoid(gates[j])
                     fg = fast_sigmoid(gates[hidden + j])
@@ -97,7 +97,7 @@ def gru_block(x, ctrl, out, wx, wh, bx, bh, head_w, head_b, skip, h, gx, gh, inp
                     v = inp[i]
                     for j in range(g3):
                         gx[j] += wx[layer, i, j] * v
-                _accumulate_rows(gh, wh[layer], h[ch, layer], hidden, g3)
+                _accumulate_rows(gh, wh, layer, h, ch, hidden, g3)
                 for j in range(hidden):
                     r = fast_sigmoid(gx[j] + gh[j])
                     z = fast_sigmoid(gx[hidden + j] + gh[hidden + j])

@@ -51,8 +51,10 @@ class NeuralProcessor(Processor):
         levels = apply_nam_levels(
             model, normalize=bool(self.option_values["normalize"]),
             input_calibration_dbu=self.option_values["input_level_dbu"])
-        if levels:
-            logging.getLogger("neuralrig.neural").info("model %s: %s", name, ", ".join(levels))
+        fmt = (getattr(model, "metadata", None) or {}).get("format", "built-in")
+        logging.getLogger("neuralrig.neural").info(
+            "model %s (%s): %s%s", name, fmt, model.describe(),
+            f"; {', '.join(levels)}" if levels else "")
         rate = model.sample_rate
         if rate is not None and round(rate) != round(ctx.sample_rate):
             from neuralrig.models.resampled import ResampledModel

@@ -111,9 +111,16 @@ class StreamingModel(ABC):
             scaled = self._scaled[: x.shape[0], :frames]
             np.multiply(x, np.float32(self.input_gain), out=scaled)
             x = scaled
-        self.run(x, self.control_block(frames), out)
+        self.process_block(x, out)
         if self.output_gain != 1.0:
             np.multiply(out, np.float32(self.output_gain), out=out)
+
+    def process_block(self, x: np.ndarray, out: np.ndarray) -> None:
+        """Between the gains: ramp the controls and run the network.
+
+        A wrapper whose inner model ramps its own controls overrides this.
+        """
+        self.run(x, self.control_block(x.shape[1]), out)
 
     @abstractmethod
     def run(self, x: np.ndarray, ctrl: np.ndarray, out: np.ndarray) -> None:

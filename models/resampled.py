@@ -141,15 +141,9 @@ class ResampledModel(StreamingModel):
         self.inner.prewarm(math.ceil(samples * self.up / self.down))
 
     # -- audio thread ----------------------------------------------------------------
-    def process(self, x: np.ndarray, out: np.ndarray) -> None:
-        frames = x.shape[1]
-        if self.input_gain != 1.0:
-            scaled = self._scaled[: x.shape[0], :frames]
-            np.multiply(x, np.float32(self.input_gain), out=scaled)
-            x = scaled
-        self._run(x, frames, out)
-        if self.output_gain != 1.0:
-            np.multiply(out, np.float32(self.output_gain), out=out)
+    def process_block(self, x: np.ndarray, out: np.ndarray) -> None:
+        # The inner model ramps its own controls.
+        self._run(x, x.shape[1], out)
 
     def run(self, x: np.ndarray, ctrl: np.ndarray, out: np.ndarray) -> None:
         self._run(x, x.shape[1], out)

@@ -1,4 +1,4 @@
-"""Streaming-model test helpers (test_tcn, test_stn): block streaming, one-run references."""
+"""Streaming-model test helpers: block streaming, one-run references."""
 
 from __future__ import annotations
 
@@ -62,3 +62,20 @@ def knob_jump(model, x: np.ndarray, name: str, low_value: float, high_value: flo
     change = np.max(np.abs(high - low)[:, jump : jump + block])
     steps = np.max(np.abs(np.diff(jumped[:, jump - block : jump + 3 * block])))
     return float(steps), float(steady), float(change)
+
+
+def stream_cycled(model, features: np.ndarray, sizes=(128,), knob_values=()) -> np.ndarray:
+    """Audio (column 0 of ``features``) through ``process`` in blocks of ``sizes`` (cycled),
+    from a reset with the knobs at ``knob_values``; mono output."""
+    model.prepare(1, 128)
+    for spec, value in zip(model.controls, knob_values, strict=True):
+        model.set_control(spec.name, value)
+    model.reset()
+    audio = np.ascontiguousarray(features[:, 0][None])
+    out = np.zeros_like(audio)
+    start, k = 0, 0
+    while start < audio.shape[1]:
+        n = min(sizes[k % len(sizes)], audio.shape[1] - start)
+        model.process(audio[:, start:start + n], out[:, start:start + n])
+        start, k = start + n, k + 1
+    return out[0]

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from stream_util import stream_cycled
 
 from neuralrig.models.formats import load_model
 from neuralrig.models.formats.aidax import reproduction_error
@@ -92,22 +93,6 @@ def _write(tmp_path, doc, name: str = "model.json"):
     return path
 
 
-def _stream(model, features: np.ndarray, sizes=(128,), knob_values=()) -> np.ndarray:
-    """Run audio through ``process`` in blocks of the given sizes (cycled)."""
-    model.prepare(1, 128)
-    for spec, value in zip(model.controls, knob_values, strict=True):
-        model.set_control(spec.name, value)
-    model.reset()
-    audio = np.ascontiguousarray(features[:, 0][None])
-    out = np.zeros_like(audio)
-    start, k = 0, 0
-    while start < audio.shape[1]:
-        n = min(sizes[k % len(sizes)], audio.shape[1] - start)
-        model.process(audio[:, start:start + n], out[:, start:start + n])
-        start, k = start + n, k + 1
-    return out[0]
-
-
 @pytest.mark.parametrize("skip", [False, True])
 @pytest.mark.parametrize("knobs", [0, 1, 2])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -123,7 +108,7 @@ def test_reproduces_torch_in_blocks(tmp_path, cell: str, knobs: int, skip: bool)
     np.testing.assert_array_equal(model.metadata["output_batch"], expected)
     knob_values = (0.3, 0.8)[:knobs]
     for sizes in [(128,), (37, 1, 128, 90)]:
-        got = _stream(model, features, sizes, knob_values)
+        got = stream_cycled(model, features, sizes, knob_values)
         assert np.max(np.abs(got - expected)) <= TOLERANCE, sizes
     assert reproduction_error(model, block=64) <= TOLERANCE
 
@@ -143,7 +128,7 @@ def test_in_and_out_gain_are_db(tmp_path) -> None:
     scaled = features.copy()
     scaled[:, 0] *= 10 ** (6 / 20)
     expected = 10 ** (-3 / 20) * _reference(rnn, lin, scaled, True)
-    got = _stream(model, features, (128, 5), (0.3,))
+    got = stream_cycled(model, features, (128, 5), (0.3,))
     assert np.max(np.abs(got - expected)) <= TOLERANCE
     # the file's test vector is the network's own, without the two gains
     assert reproduction_error(model) <= TOLERANCE
@@ -153,7 +138,7 @@ def test_stacked_lstm_layers(tmp_path) -> None:
     doc, _, features = _aidax("lstm", 0, False, hidden=8, layers=2)
     model = load_model(_write(tmp_path, doc))
     assert (model.layers, model.hidden) == (2, 8)
-    got = _stream(model, features, (100,))
+    got = stream_cycled(model, features, (100,))
     assert np.max(np.abs(got - np.asarray(doc["output_batch"]))) <= TOLERANCE
 
 

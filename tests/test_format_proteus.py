@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from stream_util import stream_cycled
 
 from neuralrig.models.formats import load_model
 from neuralrig.server.errors import ModelError
@@ -59,21 +60,6 @@ def _write(tmp_path, doc, name: str = "proteus.json"):
     return path
 
 
-def _stream(model, features: np.ndarray, sizes, knob_values) -> np.ndarray:
-    model.prepare(1, 128)
-    for spec, value in zip(model.controls, knob_values, strict=True):
-        model.set_control(spec.name, value)
-    model.reset()
-    audio = np.ascontiguousarray(features[:, 0][None])
-    out = np.zeros_like(audio)
-    start, k = 0, 0
-    while start < audio.shape[1]:
-        n = min(sizes[k % len(sizes)], audio.shape[1] - start)
-        model.process(audio[:, start:start + n], out[:, start:start + n])
-        start, k = start + n, k + 1
-    return out[0]
-
-
 @pytest.mark.parametrize(
     ("unit", "inputs", "hidden", "layers", "skip", "bias_fl"),
     [
@@ -98,7 +84,7 @@ def test_reproduces_torch_in_blocks(tmp_path, unit, inputs, hidden, layers, skip
     features = _features(knob_values)
     expected = _reference(rnn, lin, features, skip)
     for sizes in [(128,), (41, 128, 3)]:
-        got = _stream(model, features, sizes, knob_values)
+        got = stream_cycled(model, features, sizes, knob_values)
         assert np.max(np.abs(got - expected)) <= TOLERANCE, sizes
 
 

@@ -20,6 +20,7 @@ EPILOG = """examples:
   neuralrig render di.wav out.wav --model amp.safetensors
   neuralrig bench --config rig.toml --block 64 --json
   neuralrig doctor
+  neuralrig capture-signal capture.wav --sr 48000
 """
 
 
@@ -92,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-reference", action="store_true",
                        help="with --model FILE.nam: skip the side-by-side run of the "
                        "neural-amp-modeler package")
+
+    capture = sub.add_parser(
+        "capture-signal", help="write the reamping signal for capturing a pedal or amp",
+        description="Write neuralrig's capture signal (about 3 minutes, mono, 32-bit float WAV): "
+        "silence, alignment clicks, sine sweeps, noise bursts, synthesised guitar playing, level "
+        "steps, a held-out validation section and trailing clicks. Play it through the device "
+        "and record the device's output at the same rate, whole and unnormalised; the layout "
+        "is printed.")
+    capture.add_argument("output", metavar="OUT.wav")
+    capture.add_argument("--sr", type=_positive_int, default=48000, metavar="N",
+                         help="sample rate in Hz (default 48000; 44100 works too)")
     return parser
 
 
@@ -161,6 +173,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"peak RSS         {result['peak_rss_mb']:.0f} MB")
             if "model" in result:
                 _print_model_bench(result["model"])
+        return 0
+    if args.command == "capture-signal":
+        from neuralrig.models.capture import capture_signal
+
+        from .audiofile import write_audio
+
+        signal, layout = capture_signal(args.sr)
+        write_audio(args.output, signal[:, None], layout.sample_rate, "FLOAT")
+        print(f"wrote {args.output}: 32-bit float WAV, {layout.summary()}")
         return 0
     raise AssertionError(args.command)
 

@@ -29,3 +29,7 @@ class AudioBackendError(NeuralrigError):
 
 class ModelError(NeuralrigError):
     """A model file is malformed or unsupported."""
+
+
+class CaptureError(NeuralrigError):
+    """A capture (reamping) recording cannot be used: wrong file, rate, level or alignment."""

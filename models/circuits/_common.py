@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numba as nb
 import numpy as np
 
 from neuralrig.server.engine.params import ParamSpec
@@ -162,3 +163,41 @@ def render_with(stream_cls: Callable[..., CircuitStream], x: np.ndarray, sample_
         y = stream.process(np.concatenate([x, np.zeros(lat, dtype=np.float32)]))
         return np.ascontiguousarray(y[lat:])
     return stream.process(x)
+
+
+# -- oversampling inside the per-sample kernels (inlined into them) ----------------
+@nb.njit(inline="always", cache=True, nogil=True)
+def ring_push(ring, pos, length, value):
+    """Push ``value`` into a doubled ring of ``length``; returns the new read position.
+
+    The ring holds every sample twice, so ``ring[pos : pos + length]`` is always
+    the latest ``length`` samples, newest first, without wrapping.
+    """
+    pos -= 1
+    if pos < 0:
+        pos += length
+    ring[pos] = value
+    ring[pos + length] = value
+    return pos
+
+
+@nb.njit(inline="always", cache=True, nogil=True)
+def interpolate_phase(phases, ring, pos, taps, phase):
+    """Sub-sample ``phase`` of the upsampled signal from the input ring."""
+    row = phases[phase]
+    acc = 0.0
+    for i in range(taps):
+        acc += row[i] * ring[pos + i]
+    return acc
+
+
+@nb.njit(inline="always", cache=True, nogil=True)
+def decimate(phases, ring, pos, taps, factor, length):
+    """One output sample from the oversampled ring (flat tap j = i*factor + q)."""
+    acc = 0.0
+    for i in range(taps):
+        for q in range(factor):
+            j = i * factor + q
+            if j < length:
+                acc += phases[q, i] * ring[pos + j]
+    return acc / factor

@@ -47,10 +47,13 @@ from neuralrig.server.engine.params import ParamSpec
 
 from ._common import (
     CircuitStream,
+    decimate,
+    interpolate_phase,
     one_pole_highpass,
     one_pole_lowpass,
     oversampling_filter,
     render_with,
+    ring_push,
 )
 
 INPUT_HIGHPASS_HZ = 1.0 / (2.0 * math.pi * 2.2e-6 * 10e3)
@@ -112,21 +115,10 @@ def _fuzz_kernel(x, out, coef, phases, ring_x, ring_y, st):
         ix1 = xv
         iy1 = yh
         if m > 1:
-            wx -= 1
-            if wx < 0:
-                wx += kx
-            ring_x[wx] = yh
-            ring_x[wx + kx] = yh
-            seg = ring_x[wx:wx + kx]
+            wx = ring_push(ring_x, wx, kx, yh)
         y = 0.0
         for p in range(m):
-            if m > 1:
-                row = phases[p]
-                u = 0.0
-                for i in range(kx):
-                    u += row[i] * seg[i]
-            else:
-                u = yh
+            u = interpolate_phase(phases, ring_x, wx, kx, p) if m > 1 else yh
             v1 = -H1 * _stage(u * inv_vs1, S1)
             lp = mb0 * (v1 + mx1) - ma1 * my1
             mx1 = v1
@@ -136,20 +128,9 @@ def _fuzz_kernel(x, out, coef, phases, ring_x, ring_y, st):
             sy1 = sv
             o = -H2 * _stage(sv * inv_vs2, S2)
             if m > 1:
-                wy -= 1
-                if wy < 0:
-                    wy += ny
-                ring_y[wy] = o
-                ring_y[wy + ny] = o
+                wy = ring_push(ring_y, wy, ny, o)
                 if p == 0:
-                    segy = ring_y[wy:wy + ny]
-                    acc = 0.0
-                    for i in range(kx):
-                        for q in range(m):
-                            j = i * m + q
-                            if j < ny:
-                                acc += phases[q, i] * segy[j]
-                    y = acc / m
+                    y = decimate(phases, ring_y, wy, kx, m, ny)
             else:
                 y = o
         hp = ob0 * (y - ox1) - oa1 * oy1

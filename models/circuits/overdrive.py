@@ -57,10 +57,13 @@ from ._common import (
     CircuitStream,
     bilinear2,
     biquad_response,
+    decimate,
+    interpolate_phase,
     one_pole_highpass,
     oversampling_filter,
     prewarp_constant,
     render_with,
+    ring_push,
 )
 
 # Component values.
@@ -186,21 +189,10 @@ def _overdrive_kernel(x, out, hp, clip, phases, ring_x, ring_y, st, tone, level)
         hx1 = xv
         hy1 = yh
         if m > 1:
-            wx -= 1
-            if wx < 0:
-                wx += kx
-            ring_x[wx] = yh
-            ring_x[wx + kx] = yh
-            seg = ring_x[wx:wx + kx]
+            wx = ring_push(ring_x, wx, kx, yh)
         y = 0.0
         for p in range(m):
-            if m > 1:
-                row = phases[p]
-                u = 0.0
-                for i in range(kx):
-                    u += row[i] * seg[i]
-            else:
-                u = yh
+            u = interpolate_phase(phases, ring_x, wx, kx, p) if m > 1 else yh
             cur = g0 * (u - vin1) - pole * i1
             vin1 = u
             i1 = cur
@@ -210,21 +202,9 @@ def _overdrive_kernel(x, out, hp, clip, phases, ring_x, ring_y, st, tone, level)
             v1 = v
             o = u + v
             if m > 1:
-                wy -= 1
-                if wy < 0:
-                    wy += ny
-                ring_y[wy] = o
-                ring_y[wy + ny] = o
+                wy = ring_push(ring_y, wy, ny, o)
                 if p == 0:
-                    segy = ring_y[wy:wy + ny]
-                    acc = 0.0
-                    # flat tap j = i*m + q lives at phases[q, i] / m
-                    for i in range(kx):
-                        for q in range(m):
-                            j = i * m + q
-                            if j < ny:
-                                acc += phases[q, i] * segy[j]
-                    y = acc / m
+                    y = decimate(phases, ring_y, wy, kx, m, ny)
             else:
                 y = o
         t = tb0 * y + z1

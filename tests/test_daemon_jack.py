@@ -155,7 +155,8 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
     The daemon's output for a guitar-like phrase must equal an offline render
     of the same rig on the same input (both uncompensated). The non-realtime
     dummy driver on a shared machine has the odd xrun, after which the live
-    state legitimately differs; a capture with an xrun is repeated.
+    state legitimately differs for a while: those stretches are left out, and a
+    capture with too little left is repeated.
     """
     import json
 
@@ -174,16 +175,17 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
                     '[[slot]]\nid = "amp"\ntype = "neural"\nmodel = "amp.nam"\n'
                     'normalize = false\n'
                     '[[slot]]\nid = "old"\ntype = "neural"\nmodel = "at44k.safetensors"\n')
-    phrase = guitar_like(0.4, 48_000, 1)[:, 0]
-    n, lead = phrase.size, 9600
+    phrase = guitar_like(0.25, 48_000, 1)[:, 0]
+    n, lead = phrase.size, 6000  # lead > the WaveNet's receptive field: settled on silence
     recorded = np.zeros(n + 4096, np.float32)
     offline = _offline_reference(rig, phrase, lead, recorded.size)
     assert np.sqrt(np.mean(offline**2)) > 1e-3
     daemon = Daemon("--config", str(rig), "--audio", "jack")
     source = jack.Client("nr-live-source", servername=jack_server.name, no_start_server=True)
     sink = jack.Client("nr-live-sink", servername=jack_server.name, no_start_server=True)
-    state: dict[str, int | None] = {"target": None, "xruns": 0}
-    clean_captures, results = 0, []
+    state: dict[str, int | None] = {"target": None}
+    xrun_frames: list[int] = []
+    clean_captures, results = 0, []  # results: (max error, first wrong, count, xruns)
     try:
         daemon.wait_for("audio running on jack")
         out_port = source.outports.register("out")
@@ -214,23 +216,33 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
 
         @sink.set_xrun_callback
         def _xrun(delay: float) -> None:
-            state["xruns"] += 1
+            xrun_frames.append(sink.frame_time)
 
         source.activate()
         sink.activate()
         source.connect(out_port, "neuralrig:input_1")
         sink.connect("neuralrig:output_1", in_port)
-        for _attempt in range(6):
-            time.sleep(0.5)  # silence first: the models settle as offline
+        for _attempt in range(12):
+            time.sleep(0.3)  # silence first: the models settle as offline
             recorded[:] = np.nan
-            xruns_before = state["xruns"]
-            state["target"] = source.frame_time + lead
-            time.sleep((lead + recorded.size) / 48_000 + 0.5)
+            target = source.frame_time + lead
+            state["target"] = target
+            time.sleep((lead + recorded.size) / 48_000 + 0.3)
             state["target"] = None
-            if state["xruns"] != xruns_before or np.isnan(recorded).any():
-                continue  # an xrun in the window: capture again
+            # After an xrun the daemon's state legitimately differs for about the
+            # WaveNet's receptive field; periods the sink missed are NaN. Compare
+            # everything else, and capture again if too little is left.
+            trusted = ~np.isnan(recorded)
+            for frame in xrun_frames:  # notifications can arrive a few periods late
+                lo, hi = frame - target - 4096, frame - target + 4096 + 1024
+                trusted[max(lo, 0) : max(hi, 0)] = False
+            if np.count_nonzero(trusted[:n]) < n // 2:
+                continue
             clean_captures += 1
-            results.append(float(np.max(np.abs(recorded - offline))))
+            error = np.where(trusted, np.abs(recorded - offline), 0.0)
+            wrong = np.flatnonzero(error > 1e-4)
+            results.append((float(error.max()), wrong[:3].tolist(), wrong.size,
+                            [f - target for f in xrun_frames]))
             break
     finally:
         source.close()
@@ -239,5 +251,7 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
     assert code == 0, "\n".join(daemon.lines)
     assert any("resampling" in line for line in daemon.lines), "\n".join(daemon.lines)
     if clean_captures == 0:
-        pytest.skip("every capture window had a JACK xrun (machine too loaded to compare)")
-    assert results[-1] <= 1e-4, f"live output differs from the offline render by {results[-1]}"
+        pytest.skip("xruns spoiled every capture (machine too loaded to compare)")
+    worst, first_wrong, count, xruns_at = results[-1]
+    assert worst <= 1e-4, (f"live output differs from the offline render by {worst} "
+                           f"({count} samples, first at {first_wrong}; xruns at {xruns_at})")

@@ -79,3 +79,20 @@ def stream_cycled(model, features: np.ndarray, sizes=(128,), knob_values=()) -> 
         model.process(audio[:, start:start + n], out[:, start:start + n])
         start, k = start + n, k + 1
     return out[0]
+
+
+def clipper_batch(n: int, frames: int, gen, gain_spec):
+    """A batch for learning tanh(gain * x) with ``gain_spec`` (linear) as the knob."""
+    import torch
+
+    amp = 0.05 + 0.95 * torch.rand(n, 1, 1, generator=gen)
+    x = amp * torch.randn(n, 1, frames, generator=gen).clamp(-3, 3) / 2
+    c = torch.rand(n, 1, generator=gen)
+    gain = gain_spec.minimum + (gain_spec.maximum - gain_spec.minimum) * c
+    return x, c, torch.tanh(gain[:, :, None] * x)
+
+
+def clipper_error(model, x: np.ndarray, gain: float) -> float:
+    """Mean squared error of ``model`` streamed at ``gain`` against tanh(gain * x)."""
+    y = stream(model, x, 128, {"gain": gain})
+    return float(np.mean((y - np.tanh(gain * x)) ** 2))

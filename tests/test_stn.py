@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.numpy import save_file
-from stream_util import knob_jump, settled_run, signal, stream
+from stream_util import clipper_batch, clipper_error, knob_jump, settled_run, signal, stream
 
 from neuralrig.models.formats import load_model
 from neuralrig.models.formats.native import save_model
@@ -127,19 +127,6 @@ def test_no_controls_model() -> None:
 # -- training and the knob -------------------------------------------------------------
 
 
-def _clipper_batch(n: int, frames: int, gen: torch.Generator):
-    amp = 0.05 + 0.95 * torch.rand(n, 1, 1, generator=gen)
-    x = amp * torch.randn(n, 1, frames, generator=gen).clamp(-3, 3) / 2
-    c = torch.rand(n, 1, generator=gen)
-    gain = GAIN.minimum + (GAIN.maximum - GAIN.minimum) * c  # GAIN is linear
-    return x, c, torch.tanh(gain[:, :, None] * x)
-
-
-def _clipper_error(model, x: np.ndarray, gain: float) -> float:
-    y = stream(model, x, 128, {"gain": gain})
-    return float(np.mean((y - np.tanh(gain * x)) ** 2))
-
-
 def _one_thread(train):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors: threads only add overhead
@@ -160,7 +147,7 @@ def clipper():
         untrained = net.to_model([GAIN])
         opt = torch.optim.Adam(net.parameters(), 2e-2)
         for _ in range(300):
-            x, c, y = _clipper_batch(64, 32, gen)
+            x, c, y = clipper_batch(64, 32, gen, GAIN)
             prev = torch.cat([torch.zeros(64, 1, 1), y[:, :, :-1]], dim=2)
             inputs = torch.cat([x, prev, c[:, :, None].expand(-1, -1, 32)], dim=1)
             delta = net.delta(inputs.transpose(1, 2)).transpose(1, 2)
@@ -177,7 +164,7 @@ def test_teacher_forced_training_learns_the_soft_clipper(clipper) -> None:
     t = np.arange(4800) / 48000
     x = (0.8 * np.sin(2 * np.pi * 110 * t))[None].astype(np.float32)
     for gain in (1.5, 5.0, 9.0):
-        before, after = _clipper_error(untrained, x, gain), _clipper_error(trained, x, gain)
+        before, after = clipper_error(untrained, x, gain), clipper_error(trained, x, gain)
         assert after < 0.1 * before, (gain, before, after)
         assert after < 0.1 * np.mean(np.tanh(gain * x) ** 2), (gain, after)
 
@@ -190,7 +177,7 @@ def test_backprop_through_time_reduces_the_loss() -> None:
         opt = torch.optim.Adam(net.parameters(), 2e-2)
         losses = []
         for _ in range(120):
-            x, c, y = _clipper_batch(32, 16, gen)
+            x, c, y = clipper_batch(32, 16, gen, GAIN)
             loss = torch.mean((net(x, c)[0] - y) ** 2)
             opt.zero_grad()
             loss.backward()

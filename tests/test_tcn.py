@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.numpy import save_file
-from stream_util import knob_jump, settled_run, signal, stream
+from stream_util import clipper_batch, clipper_error, knob_jump, settled_run, signal, stream
 
 from neuralrig.models.formats import load_model
 from neuralrig.models.formats.native import save_model
@@ -136,19 +136,6 @@ def test_no_controls_model_round_trips(tmp_path) -> None:
 # -- training and the knob -------------------------------------------------------------
 
 
-def _clipper_batch(n: int, frames: int, gen: torch.Generator):
-    amp = 0.05 + 0.95 * torch.rand(n, 1, 1, generator=gen)
-    x = amp * torch.randn(n, 1, frames, generator=gen).clamp(-3, 3) / 2
-    c = torch.rand(n, 1, generator=gen)
-    gain = GAIN.minimum + (GAIN.maximum - GAIN.minimum) * c  # GAIN is linear
-    return x, c, torch.tanh(gain[:, :, None] * x)
-
-
-def _clipper_error(model, x: np.ndarray, gain: float) -> float:
-    y = stream(model, x, 128, {"gain": gain})
-    return float(np.mean((y - np.tanh(gain * x)) ** 2))
-
-
 @pytest.fixture(scope="module")
 def clipper():
     """A TCN trained briefly on tanh(gain·x), gain its control: (untrained, trained) models."""
@@ -164,7 +151,7 @@ def clipper():
         rf = net.receptive_field
         losses = []
         for _ in range(120):
-            x, c, y = _clipper_batch(16, rf - 1 + 64, gen)
+            x, c, y = clipper_batch(16, rf - 1 + 64, gen, GAIN)
             loss = torch.mean((net(x, c)[..., rf - 1 :] - y[..., rf - 1 :]) ** 2)
             opt.zero_grad()
             loss.backward()
@@ -181,7 +168,7 @@ def test_short_training_learns_the_soft_clipper(clipper) -> None:
     t = np.arange(4800) / 48000
     x = (0.8 * np.sin(2 * np.pi * 110 * t))[None].astype(np.float32)
     for gain in (1.5, 5.0, 9.0):
-        before, after = _clipper_error(untrained, x, gain), _clipper_error(trained, x, gain)
+        before, after = clipper_error(untrained, x, gain), clipper_error(trained, x, gain)
         assert after < 0.1 * before, (gain, before, after)
         assert after < 0.1 * np.mean(np.tanh(gain * x) ** 2), (gain, after)
 

@@ -136,11 +136,22 @@ class CircuitStream:
         self.knobs = self._knob_values(merged)
         self._setup()
 
+    state_size = 0  # floats of per-kernel filter state
+
     def _setup(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def reset(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _ensure_phases(self) -> None:
+        """The polyphase oversampling filter, made once per factor."""
+        if not hasattr(self, "_phases") or self._phases.shape[0] != self.factor:
+            self._phases = oversampling_filter(self.factor)
+
+    def reset(self) -> None:
+        """Clear the oversampling rings and the filter state."""
+        taps = self._phases.shape[1]
+        self._ring_x = np.zeros(2 * taps)
+        self._ring_y = np.zeros(2 * (32 * self.factor + 1))
+        self._state = np.zeros(self.state_size)
 
     def _run(self, x: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -51,7 +51,6 @@ from ._common import (
     interpolate_phase,
     one_pole_highpass,
     one_pole_lowpass,
-    oversampling_filter,
     render_with,
     ring_push,
 )
@@ -151,6 +150,7 @@ class FuzzStream(CircuitStream):
     """Streaming Fuzz-Face-style fuzz (knobs: fuzz, level dB)."""
 
     controls = CONTROLS
+    state_size = 12
 
     def _setup(self) -> None:
         fs = float(self.sample_rate)
@@ -163,15 +163,7 @@ class FuzzStream(CircuitStream):
         gain = OUTPUT_SCALE * 10.0 ** (self.knobs["level"] / 20.0)
         self._coef = np.array([ihp[0], ihp[1], mlp[0], mlp[1], ohp[0], ohp[1], olp[0],
                                olp[1], stage2_gain(self.knobs["fuzz"]) / H2, gain, shp[0], shp[1]])
-        if not hasattr(self, "_phases") or self._phases.shape[0] != self.factor:
-            self._phases = oversampling_filter(self.factor)
-
-    def reset(self) -> None:
-        kx = self._phases.shape[1]
-        ny = 32 * self.factor + 1
-        self._ring_x = np.zeros(2 * kx)
-        self._ring_y = np.zeros(2 * ny)
-        self._state = np.zeros(12)
+        self._ensure_phases()
 
     def _run(self, x: np.ndarray, out: np.ndarray) -> None:
         _fuzz_kernel(x, out, self._coef, self._phases, self._ring_x, self._ring_y, self._state)

@@ -60,7 +60,6 @@ from ._common import (
     decimate,
     interpolate_phase,
     one_pole_highpass,
-    oversampling_filter,
     prewarp_constant,
     render_with,
     ring_push,
@@ -222,6 +221,7 @@ class OverdriveStream(CircuitStream):
     """Streaming Tube Screamer-style overdrive (knobs: drive, tone, level dB)."""
 
     controls = CONTROLS
+    state_size = 10
 
     def _setup(self) -> None:
         fs = float(self.sample_rate)
@@ -235,15 +235,7 @@ class OverdriveStream(CircuitStream):
                                DIODE_N * THERMAL_V])
         self._tone = tone_coefficients(self.knobs["tone"], fs)
         self._level = 10.0 ** (self.knobs["level"] / 20.0)
-        if not hasattr(self, "_phases") or self._phases.shape[0] != self.factor:
-            self._phases = oversampling_filter(self.factor)
-
-    def reset(self) -> None:
-        kx = self._phases.shape[1]
-        ny = 32 * self.factor + 1
-        self._ring_x = np.zeros(2 * kx)
-        self._ring_y = np.zeros(2 * ny)
-        self._state = np.zeros(10)
+        self._ensure_phases()
 
     def _run(self, x: np.ndarray, out: np.ndarray) -> None:
         _overdrive_kernel(x, out, self._hp, self._clip, self._phases, self._ring_x,

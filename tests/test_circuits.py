@@ -190,3 +190,101 @@ def test_fuzz_asymmetry_gives_even_harmonics(amp):
     y = fuzz.render(sine(200, amp), FS, fuzz=0.7)
     h1, h2 = harmonics_db(y, 200, count=2)
     assert h2 > h1 - 30
+
+
+TONE_PARTS = ("RS_TONE", "CS_TONE", "RI_TONE", "RF_TONE", "RZ_TONE", "CZ_TONE", "R_TONE_POT")
+
+
+def tone_parts() -> dict[str, float]:
+    return {name: getattr(overdrive, name) for name in TONE_PARTS}
+
+
+def tone_stage_nodal(tone: float, freq: float, c: dict[str, float]) -> complex:
+    """Vout/Vin of the tone stage by a direct modified-nodal solve of the netlist.
+
+    Nodes: 0 input, 1 op-amp +, 2 pot wiper, 3 op-amp -, 4 output, 5 between Cz and Rz.
+    Extra unknowns: the source current, the op-amp output current (ideal op-amp: its
+    row forces V(1) = V(3)) and one current per zero-ohm pot end (a 0 V source).
+    """
+    s = 2j * np.pi * freq
+    rl = c["R_TONE_POT"] * tone
+    rr = c["R_TONE_POT"] - rl
+    branches = [(0, 1, c["RS_TONE"]), (1, None, 1 / (s * c["CS_TONE"])),
+                (1, None, c["RI_TONE"]), (1, 2, rl), (2, 3, rr),
+                (2, 5, 1 / (s * c["CZ_TONE"])), (5, None, c["RZ_TONE"]),
+                (4, 3, c["RF_TONE"])]
+    shorts = [(a, b) for a, b, z in branches if z == 0]
+    size = 6 + 2 + len(shorts)
+    m = np.zeros((size, size), complex)
+    rhs = np.zeros(size, complex)
+    for a, b, z in branches:
+        if z == 0:
+            continue
+        m[a, a] += 1 / z
+        if b is not None:
+            m[b, b] += 1 / z
+            m[a, b] -= 1 / z
+            m[b, a] -= 1 / z
+    m[0, 6] = m[6, 0] = 1.0  # 1 V source at the input
+    rhs[6] = 1.0
+    m[4, 7] = 1.0  # op-amp output current enters node 4
+    m[7, 1], m[7, 3] = 1.0, -1.0  # ideal op-amp: V+ = V-
+    for k, (a, b) in enumerate(shorts):
+        m[a, 8 + k] += 1.0
+        m[b, 8 + k] -= 1.0
+        m[8 + k, a], m[8 + k, b] = 1.0, -1.0
+    return complex(np.linalg.solve(m, rhs)[4])
+
+
+def tone_stage_yeh(tone: float, freqs: np.ndarray, c: dict[str, float],
+                   x_cap: str = "CS_TONE") -> np.ndarray:
+    """Yeh, Abel & Smith (DAFx-07), the Tube Screamer tone-stage H(s) (their eq. 24):
+    H(s) = V (s + W wz) / ((s + wp)(s + wz) + X s). X = Rr / (Y Cs) is what nodal
+    analysis gives; the transcriptions of the paper's X carry Cz (x_cap="CZ_TONE")."""
+    s = 2j * np.pi * freqs
+    rs, cs, ri, rf = c["RS_TONE"], c["CS_TONE"], c["RI_TONE"], c["RF_TONE"]
+    rz, cz = c["RZ_TONE"], c["CZ_TONE"]
+    rl = c["R_TONE_POT"] * tone
+    rr = c["R_TONE_POT"] - rl
+    par = rl * rr / (rl + rr)
+    wp = 1 / (cs * rs * ri / (rs + ri))
+    wz = 1 / (cz * (rz + par))
+    y = (rl + rr) * (rz + par)
+    w = y / (rl * rf + y)
+    v = (rl * rf + y) / (y * rs * cs)
+    x = rr / (y * c[x_cap])
+    return v * (s + w * wz) / ((s + wp) * (s + wz) + x * s)
+
+
+def tone_stage_module(tone: float, freqs: np.ndarray) -> np.ndarray:
+    num, den = overdrive.tone_analog(tone)
+    s = 2j * np.pi * freqs
+    return np.polyval(num, s) / np.polyval(den, s)
+
+
+def db(h: np.ndarray) -> np.ndarray:
+    return 20 * np.log10(np.abs(h))
+
+
+@pytest.mark.parametrize("cs", [None, 0.1e-6])
+def test_tone_stage_matches_nodal_solve_and_yeh_paper(monkeypatch, cs):
+    """The module's analogue tone stage against (a) a direct nodal solve of the netlist
+    and (b) Yeh et al.'s closed form, within 0.01 dB over 20 Hz-20 kHz at five tone
+    settings. With the pedal's Cs = Cz the paper's X as transcribed (with Cz) agrees
+    too; with Cs changed to 0.1 uF only X = Rr / (Y Cs) still agrees, so Cs is right."""
+    if cs is not None:
+        monkeypatch.setattr(overdrive, "CS_TONE", cs)
+    parts = tone_parts()
+    freqs = np.geomspace(20, 20000, 61)
+    worst_cz_form = 0.0
+    for tone in (0.0, 0.25, 0.5, 0.75, 1.0):
+        ours = db(tone_stage_module(tone, freqs))
+        nodal = db(np.array([tone_stage_nodal(tone, f, parts) for f in freqs]))
+        assert np.max(np.abs(ours - nodal)) < 0.01
+        assert np.max(np.abs(ours - db(tone_stage_yeh(tone, freqs, parts)))) < 0.01
+        cz_form = db(tone_stage_yeh(tone, freqs, parts, x_cap="CZ_TONE"))
+        worst_cz_form = max(worst_cz_form, float(np.max(np.abs(ours - cz_form))))
+    if cs is None:
+        assert worst_cz_form < 0.01
+    else:
+        assert worst_cz_form > 1.0

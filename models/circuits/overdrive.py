@@ -35,11 +35,22 @@ Stages
        n0 = Gs P,                n1 = Gs (P CzRz + Cz (Rl Rr + Rf Rl)),
        q1 = P CzRz + Cz Rl Rr,   d0 = (Gs + Gi) P,
        d1 = (Gs + Gi) q1 + Cs P + Cz Rr,   d2 = Cs q1.
-   Every term of each coefficient has the same units (ohm s^k), unlike the X term
-   the anchors warn about. DC gain is Gs/(Gs+Gi) = 10/11 (-0.83 dB) at any setting.
+   Every term of each coefficient has the same units (ohm s^k). DC gain is
+   Gs/(Gs+Gi) = 10/11 (-0.83 dB) at any setting.
+   Against the paper: Yeh et al. write this stage (their eq. 24) as
+       H(s) = V (s + W wz) / ((s + wp)(s + wz) + X s),   with par = Rl Rr / (Rl + Rr),
+       wp = 1 / (Cs (Rs || Ri)),  wz = 1 / (Cz (Rz + par)),  Y = (Rl + Rr)(Rz + par),
+       W = Y / (Rl Rf + Y),  V = (Rl Rf + Y) / (Y Rs Cs),
+   with the same pot convention as here (Rl between V1 and the wiper). Divided by
+   d2, the coefficients above give exactly that form (checked symbolically) provided
+   X = Rr / (Y Cs). The transcriptions of the paper's X we checked write Cz where
+   the nodal analysis puts Cs (one writes Y there, which is not even a rate: ohm^-3).
+   Cz is wrong in general but numerically identical here, since Cs = Cz = 0.22 uF,
+   so the paper's curves for this pedal stand; with Cs != Cz (say 0.1 uF) the Cz
+   form is off by up to 3.4 dB at tone 0. tests/test_circuits.py checks both forms.
    tone = 1 puts the wiper at the - input end (Rr = 0): a treble shelf (zero
-   593 Hz, pole 3.29 kHz) over the 795 Hz Rs-Cs low-pass. tone = 0 (Rl = 0) hangs
-   Cz + Rz on V1 as well: the darkest setting. Linear pot, Rl = 20k * tone.
+   593 Hz, pole 3.29 kHz) over the 795 Hz (Rs || Ri)-Cs low-pass. tone = 0 (Rl = 0)
+   hangs Cz + Rz on V1 as well: the darkest setting. Linear pot, Rl = 20k * tone.
    Discretised by the bilinear transform prewarped at 1 kHz.
 4. Level: a gain in dB.
 """

@@ -3,6 +3,7 @@
 #   make venv   .venv with torch (CPU) and neuralrig installed (not editable)
 #   make run    serve; starts a dummy JACK server when there is none and no sound card
 #   make test   ruff + pytest against the installed package
+#   make models remake the shipped overdrive models from the reference circuit (long)
 #   make clean
 
 SHELL := /bin/bash
@@ -46,10 +47,10 @@ LINT_PATHS := $(wildcard server models mappings tests benchmarks)
 # Exit status 0 when a JACK server (the default one, or $$JACK_DEFAULT_SERVER) answers.
 JACK_UP = $(VPY) -c 'import sys; from neuralrig.server.audio.jack_client import server_running as up; sys.exit(not up())'
 
-.PHONY: help deps test-deps apt-update venv run test clean
+.PHONY: help deps test-deps apt-update venv run test models clean
 
 help:
-	@echo "targets: deps venv run test clean"
+	@echo "targets: deps venv run test models clean"
 
 apt-update:
 ifeq ($(HAVE_APT),yes)
@@ -101,6 +102,12 @@ test: EXTRAS = [test]
 test: deps test-deps venv
 	$(VPY) -m ruff check $(LINT_PATHS)
 	$(VPY) -m pytest
+
+# Renders into build/shipped-models (about 800 MB), trains into models/data/; then
+# reinstall (make venv) so the installed package carries the new files.
+models: venv
+	$(VPY) -m neuralrig.models.make_shipped_models --work build/shipped-models \
+		--out models/data --threads 2
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache jackd-dummy.log

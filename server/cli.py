@@ -8,6 +8,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from neuralrig.models.capture.scales import STANDARD_SCALES
+from neuralrig.models.training.choices import ARCHITECTURES, SIZES
+
 from . import __version__
 from .errors import NeuralrigError
 
@@ -21,6 +24,7 @@ EPILOG = """examples:
   neuralrig bench --config rig.toml --block 64 --json
   neuralrig doctor
   neuralrig capture-signal capture.wav --sr 48000
+  neuralrig train capture.wav pedal.wav -o pedal.safetensors --arch lstm --size lite
 """
 
 
@@ -104,6 +108,50 @@ def build_parser() -> argparse.ArgumentParser:
     capture.add_argument("output", metavar="OUT.wav")
     capture.add_argument("--sr", type=_positive_int, default=48000, metavar="N",
                          help="sample rate in Hz (default 48000; 44100 works too)")
+    capture.add_argument("--length", type=float, default=1.0, choices=STANDARD_SCALES,
+                         metavar="F", help="fraction of the full length: 1 (default), 0.5, "
+                         "0.25 or 0.1 for a quick try (less material, a weaker model)")
+
+    trainer = sub.add_parser(
+        "train", help="train a model from a capture (DRY.wav WET.wav) or knob captures",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train a neural model of a pedal or amp from a recording of the capture "
+        "signal (see capture-signal). The recording is checked and aligned first; training "
+        "minimises pre-emphasised ESR plus a multi-resolution STFT loss and stops early when "
+        "the held-out validation section stops improving. Writes MODEL.safetensors, "
+        "MODEL.report.json and PNG plots (loss curves, waveform and spectrum against the "
+        "target). Checkpoints after each epoch: an interrupted run continues with --resume.",
+        epilog="examples:\n"
+        "  neuralrig train capture.wav pedal.wav -o pedal.safetensors\n"
+        "  neuralrig train capture.wav amp.wav -o amp.safetensors --arch wavenet --size lite\n"
+        "  neuralrig train --pairs knobs.toml -o od.safetensors --arch lstm --size standard\n"
+        "\nPAIRS.toml: dry = \"capture.wav\", one [[control]] (name, min, max) per knob, one "
+        "[[pair]] (wet = \"...\", the knob values, optional holdout = true) per recording.")
+    trainer.add_argument("dry", nargs="?", metavar="DRY.wav", help="the capture signal as played")
+    trainer.add_argument("wet", nargs="?", metavar="WET.wav", help="the device's recorded output")
+    trainer.add_argument("-o", "--output", required=True, metavar="MODEL.safetensors")
+    trainer.add_argument("--pairs", metavar="PAIRS.toml",
+                         help="several recordings at known knob settings: one conditioned model")
+    trainer.add_argument("--arch", default="lstm", choices=ARCHITECTURES,
+                         help="network (default lstm)")
+    trainer.add_argument("--size", default="standard", choices=SIZES,
+                         help="network size (default standard)")
+    trainer.add_argument("--epochs", type=_positive_int, default=100, metavar="N",
+                         help="at most N epochs (default 100; early stopping may end sooner)")
+    trainer.add_argument("--steps", type=_positive_int, default=None, metavar="N",
+                         help="batches per epoch (default: one pass over the audio, <= 200)")
+    trainer.add_argument("--patience", type=_positive_int, default=10, metavar="N",
+                         help="stop after N epochs without a better validation ESR")
+    trainer.add_argument("--lr", type=_positive_float, default=None, help="learning rate")
+    trainer.add_argument("--batch", type=_positive_int, default=None, metavar="N")
+    trainer.add_argument("--seed", type=int, default=0)
+    trainer.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                         help="auto uses CUDA when torch sees a GPU (Jetson), else the CPU")
+    trainer.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                         help="CPU threads for torch (default: all cores)")
+    trainer.add_argument("--resume", action="store_true",
+                         help="continue the interrupted run checkpointed beside the output")
+    trainer.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     return parser
 
 
@@ -179,9 +227,23 @@ def run(args: argparse.Namespace) -> int:
 
         from .audiofile import write_audio
 
-        signal, layout = capture_signal(args.sr)
+        signal, layout = capture_signal(args.sr, seconds_scale=args.length)
         write_audio(args.output, signal[:, None], layout.sample_rate, "FLOAT")
         print(f"wrote {args.output}: 32-bit float WAV, {layout.summary()}")
+        return 0
+    if args.command == "train":
+        from neuralrig.models.training.pipeline import load_captures, run_training
+        from neuralrig.models.training.trainer import TrainOptions
+
+        options = TrainOptions(arch=args.arch, size=args.size, epochs=args.epochs,
+                               steps=args.steps or 0, batch=args.batch or 0, lr=args.lr or 0.0,
+                               patience=args.patience, seed=args.seed, device=args.device,
+                               threads=args.threads or 0)
+        captures = load_captures(args.dry, args.wet, args.pairs)
+        _, report = run_training(captures, args.output, options, resume=args.resume,
+                                 bar=sys.stderr.isatty(), plots=not args.no_plots)
+        print(json.dumps({k: report[k] for k in ("heldout_esr", "grade", "train_seconds",
+                                                 "arch", "size", "device")}))
         return 0
     raise AssertionError(args.command)
 

@@ -7,10 +7,11 @@ import itertools
 import numpy as np
 import pytest
 import soundfile as sf
-from scipy.signal import lfilter
+from scipy.signal import butter, lfilter
 
 from conftest import run_cli
 from neuralrig.models.capture import capture_signal, check_and_align
+from neuralrig.models.capture.align import CAUSAL_MARGIN
 from neuralrig.server.errors import CaptureError
 
 SCALE = 0.05  # a ~14 s signal: every section, fast to generate and check
@@ -93,7 +94,9 @@ def test_latency_detected_and_pairs_line_up(short, delay: int) -> None:
     assert abs(result.latency_samples - delay) <= 1
     assert result.warnings == [] and not result.polarity_inverted
     assert result.dry.size == result.wet.size
-    expected = _device(x, 0)[: result.wet.size]
+    # Aligned a little early (never late): the model never needs to look ahead.
+    assert result.shift == max(0, result.latency_samples - CAUSAL_MARGIN)
+    expected = _device(x, delay - result.shift)[: result.wet.size]
     assert np.allclose(result.wet, expected, atol=1e-6)
     assert result.train == layout.train and result.validation == layout.validation
     assert result.validation[1] <= result.wet.size
@@ -104,7 +107,21 @@ def test_polarity_inversion_flipped_with_warning(short) -> None:
     result = check_and_align(x, _device(x, 480, invert=True), RATE, RATE, layout)
     assert result.latency_samples == 480 and result.polarity_inverted
     assert any("polarity" in w for w in result.warnings)
-    assert np.allclose(result.wet, _device(x, 0)[: result.wet.size], atol=1e-6)
+    assert np.allclose(result.wet, _device(x, 480 - result.shift)[: result.wet.size], atol=1e-6)
+
+
+def test_filtered_device_aligns_on_the_response_onset_not_its_peak(short) -> None:
+    """A dark, inverting device: its click response peaks 11 samples after it starts."""
+    x, layout = short
+    b, a = butter(4, 1500, fs=RATE)
+    wet = -0.5 * lfilter(b, a, np.tanh(3.0 * x.astype(np.float64)))
+    wet = np.concatenate([np.zeros(100), wet]).astype(np.float32)
+    result = check_and_align(x, wet, RATE, RATE, layout)
+    peak = int(np.argmax(np.abs(lfilter(b, a, np.eye(1, 200)[0]))))
+    assert peak > 10  # the peak is well after the onset
+    assert 100 <= result.latency_samples <= 104
+    assert result.shift <= 100  # causal: the response is never before its input
+    assert result.polarity_inverted
 
 
 def test_44k1_alignment() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import threading
@@ -129,7 +130,8 @@ def test_serve_without_any_audio_device_says_so(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def _offline_reference(rig: Path, phrase: np.ndarray, lead: int, total: int) -> np.ndarray:
+def _offline_reference(rig: Path, phrase: np.ndarray, lead: int, total: int,
+                       declared_latency: bool = True) -> np.ndarray:
     """The rig offline on ``lead`` samples of silence then ``phrase``, uncompensated.
 
     A function of its own, so no engine outlives it even when an assertion fails.
@@ -143,7 +145,7 @@ def _offline_reference(rig: Path, phrase: np.ndarray, lead: int, total: int) -> 
     engine = Engine(OfflineBackend(), load_config(rig).with_engine(block=128))
     engine.start()
     try:
-        assert engine.latency_samples > 0  # the resampler's, declared
+        assert (engine.latency_samples > 0) == declared_latency  # e.g. a resampler's
         return engine.process_offline(stream, compensate_latency=False)[lead:, 0].copy()
     finally:
         engine.stop()
@@ -160,12 +162,10 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
     """
     import json
 
-    import jack
     from nam_reference import wavenet_nam
 
     from neuralrig.models.builtin import Identity
     from neuralrig.models.formats.native import save_model
-    from neuralrig.server.bench import guitar_like
 
     (tmp_path / "amp.nam").write_text(json.dumps(wavenet_nam("nano", seed=3)))
     slow = Identity()
@@ -175,10 +175,50 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
                     '[[slot]]\nid = "amp"\ntype = "neural"\nmodel = "amp.nam"\n'
                     'normalize = false\n'
                     '[[slot]]\nid = "old"\ntype = "neural"\nmodel = "at44k.safetensors"\n')
+    lines = _assert_live_matches_offline(jack_server, rig)
+    assert any("resampling" in line for line in lines), "\n".join(lines)
+
+
+def test_whole_capture_loop_circuit_to_trained_model_in_the_live_rig(
+        jack_server, tmp_path: Path) -> None:
+    """Capture signal -> reference circuit as the "recording" -> `neuralrig train` -> live rig."""
+    from neuralrig.models.circuits import CIRCUITS
+    from neuralrig.server.audiofile import read_audio, write_audio
+
+    dry = tmp_path / "capture.wav"
+    assert run_cli("capture-signal", str(dry), "--length", "0.1").returncode == 0
+    x = read_audio(dry).data[:, 0]
+    wet = CIRCUITS["overdrive"].render(x, 48_000, drive=0.6, tone=0.5, level=-6.0)
+    write_audio(tmp_path / "pedal.wav", np.concatenate([np.zeros(64), wet])[:, None]
+                .astype(np.float32), 48_000, "FLOAT")
+    model = tmp_path / "pedal.safetensors"
+    trained = run_cli("train", str(dry), str(tmp_path / "pedal.wav"), "-o", str(model),
+                      "--arch", "wavenet", "--size", "nano", "--epochs", "1", "--steps", "3",
+                      "--no-plots", timeout=600)
+    assert trained.returncode == 0, trained.stderr
+    found = re.search(r"latency (\d+) samples", trained.stderr)
+    assert found and 60 <= int(found.group(1)) <= 64, trained.stderr  # 64 samples were added
+    rig = write_rig(tmp_path, f'[paths]\nmodels = ["{tmp_path}"]\n'
+                    '[[slot]]\nid = "pedal"\ntype = "neural"\nmodel = "pedal.safetensors"\n')
+    lines = _assert_live_matches_offline(jack_server, rig, declared_latency=False)
+    assert any("pedal.safetensors" in line and "WaveNet" in line for line in lines), \
+        "\n".join(lines)
+
+
+def _assert_live_matches_offline(jack_server, rig: Path, declared_latency: bool = True
+                                 ) -> list[str]:
+    """Play a phrase through the daemon under JACK; it must equal the offline render.
+
+    Returns the daemon's log lines.
+    """
+    import jack
+
+    from neuralrig.server.bench import guitar_like
+
     phrase = guitar_like(0.25, 48_000, 1)[:, 0]
     n, lead = phrase.size, 6000  # lead > the WaveNet's receptive field: settled on silence
     recorded = np.zeros(n + 4096, np.float32)
-    offline = _offline_reference(rig, phrase, lead, recorded.size)
+    offline = _offline_reference(rig, phrase, lead, recorded.size, declared_latency)
     assert np.sqrt(np.mean(offline**2)) > 1e-3
     daemon = Daemon("--config", str(rig), "--audio", "jack")
     source = jack.Client("nr-live-source", servername=jack_server.name, no_start_server=True)
@@ -249,9 +289,9 @@ def test_neural_models_run_live_as_they_render_offline(jack_server, tmp_path: Pa
         sink.close()
         code = daemon.stop()
     assert code == 0, "\n".join(daemon.lines)
-    assert any("resampling" in line for line in daemon.lines), "\n".join(daemon.lines)
     if clean_captures == 0:
         pytest.skip("xruns spoiled every capture (machine too loaded to compare)")
     worst, first_wrong, count, xruns_at = results[-1]
     assert worst <= 1e-4, (f"live output differs from the offline render by {worst} "
                            f"({count} samples, first at {first_wrong}; xruns at {xruns_at})")
+    return daemon.lines

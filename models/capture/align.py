@@ -7,19 +7,21 @@ capture signal, a silent, too quiet or clipping WET, a latency outside 0..50 ms,
 that differs between the leading and the trailing clicks (two clocks: drift). A WET that is
 polarity-inverted is flipped, with a warning.
 
-Latency is found at each click by correlating the WET just after it with the DRY click; it is
-the lag of the largest correlation magnitude (its sign gives the polarity).
+Latency is where the device's response to each one-sample click begins (see `_find_click`);
+the pair is aligned CAUSAL_MARGIN samples short of it, so a model never has to predict ahead.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from neuralrig.server.errors import CaptureError
 
-from .signal import CaptureLayout, capture_signal
+from .scales import STANDARD_SCALES
+from .signal import DEFAULT_SEED, CaptureLayout, capture_signal
 
 MAX_LATENCY_S = 0.05
 DRIFT_TOLERANCE = 2  # samples
@@ -29,6 +31,10 @@ MIN_PLAYING_DBFS = -50.0
 SILENT_PEAK = 1e-4  # -80 dBFS
 DRY_MATCH = 0.999  # normalised correlation with the regenerated signal
 DRIFT_SEARCH_S = 0.25  # the trailing clicks are searched this far either side
+ONSET_FRACTION = 0.01  # a click's response starts where it first exceeds 1 % of its peak
+RESPONSE_S = 0.002  # how far past the latest latency a response peak is looked for
+LOBE_S = 0.0002  # the first lobe, whose sign is the polarity
+CAUSAL_MARGIN = 4  # samples: align this much early, so the model never needs lookahead
 
 
 @dataclass
@@ -42,6 +48,9 @@ class AlignedCapture:
     layout: CaptureLayout
     warnings: list[str] = field(default_factory=list)
     polarity_inverted: bool = False
+    # WET is advanced by this many samples: the latency less CAUSAL_MARGIN, so the
+    # device's response never comes before the input that caused it.
+    shift: int = 0
 
 
 def _mono(x: np.ndarray, name: str) -> np.ndarray:
@@ -58,31 +67,58 @@ def _mono(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
+@functools.lru_cache(maxsize=4)
+def _reference(rate: int, seed: int, scale: float) -> tuple[np.ndarray, CaptureLayout]:
+    signal, layout = capture_signal(rate, seed, scale)
+    signal.flags.writeable = False
+    return signal, layout
+
+
+def _reference_of_length(rate: int, frames: int) -> tuple[np.ndarray, CaptureLayout]:
+    """The standard-length capture signal with ``frames`` samples (else the full one)."""
+    for scale in STANDARD_SCALES:
+        signal, layout = _reference(rate, DEFAULT_SEED, scale)
+        if signal.size == frames:
+            break
+    else:
+        signal, layout = _reference(rate, DEFAULT_SEED, 1.0)
+    return signal, layout
+
+
 def _db(value: float) -> float:
     return 20 * np.log10(value) if value > 0 else -np.inf
 
 
-def _find_click(dry: np.ndarray, wet: np.ndarray, at: int, lo: int, hi: int, rate: int,
+def _find_click(wet: np.ndarray, at: int, lo: int, hi: int, floor: float, rate: int,
                 what: str) -> tuple[int, float]:
-    """Lag in lo..hi (samples) at which WET best matches DRY's click at `at`, and its sign."""
-    half = 32
-    template = dry[max(0, at - half):at + half + 1].astype(np.float64)
-    t0 = max(0, at - half)
-    start = t0 + lo
-    stop = min(wet.size, t0 + hi + template.size)
-    if start < 0 or stop - start < template.size:
+    """Lag in lo..hi (samples) at which WET's response to DRY's click at ``at`` begins.
+
+    The click is one sample, so the device's response starts at its latency: the
+    onset is the first sample above ONSET_FRACTION of the response's peak (and
+    well above the noise floor). The peak of a filtered response comes later
+    (a low-pass delays it), so aligning on the peak would ask the model to
+    predict the future. The polarity is the sign of the response's first lobe.
+    """
+    start = at + lo
+    stop = min(wet.size, at + hi + 1 + round(RESPONSE_S * rate))
+    if start < 0 or stop - start <= round(RESPONSE_S * rate):
         raise CaptureError(f"WET.wav ends before the click at {at / rate:.2f} s ({what}); "
                            "record the whole capture signal")
     seg = wet[start:stop].astype(np.float64)
-    corr = np.correlate(seg, template, mode="valid")
-    mag = np.abs(corr)
-    best = int(np.argmax(mag))
-    floor = float(np.median(mag)) + 1e-12
-    if mag[best] < 1e-6 or mag[best] < 8 * floor:
+    mag = np.abs(seg)
+    peak = float(mag.max())
+    if peak < 1e-6 or peak < 8 * floor:
         raise CaptureError(f"no click found in WET.wav near {at / rate:.2f} s ({what}, "
                            f"searched latencies {lo / rate * 1000:.0f}..{hi / rate * 1000:.0f} ms)"
                            "; is the latency above 50 ms or the device's output noisy?")
-    return lo + best, float(np.sign(corr[best]))
+    above = np.flatnonzero(mag > max(ONSET_FRACTION * peak, 4 * floor))
+    onset = int(above[0])
+    if onset > hi - lo:
+        raise CaptureError(f"the response to the click at {at / rate:.2f} s ({what}) starts "
+                           f"after {(lo + onset) / rate * 1000:.0f} ms; latency above "
+                           f"{hi / rate * 1000:.0f} ms is not supported")
+    lobe = seg[onset:onset + max(1, round(LOBE_S * rate))]
+    return lo + onset, float(np.sign(lobe.sum()) or 1.0)
 
 
 def check_and_align(dry: np.ndarray, wet: np.ndarray, dry_rate: int, wet_rate: int,
@@ -97,9 +133,9 @@ def check_and_align(dry: np.ndarray, wet: np.ndarray, dry_rate: int, wet_rate: i
 
     # DRY must be the capture signal, generated afresh at its rate.
     if layout is None or layout.sample_rate != rate:
-        reference, layout = capture_signal(rate)
+        reference, layout = _reference_of_length(rate, dry.size)
     else:
-        reference, layout = capture_signal(rate, layout.seed, layout.seconds_scale)
+        reference, layout = _reference(rate, layout.seed, layout.seconds_scale)
     if dry.size != reference.size:
         raise CaptureError(f"DRY.wav is not neuralrig's capture signal ({dry.size} samples, "
                            f"expected {reference.size} at {rate} Hz)")
@@ -135,7 +171,9 @@ def check_and_align(dry: np.ndarray, wet: np.ndarray, dry_rate: int, wet_rate: i
                            "recording level")
 
     # Latency from the leading clicks; they must agree.
-    lead = [_find_click(dry, wet, b, 0, max_lat, rate, "leading click")
+    quiet = wet[:max(1, layout.lead_blips[0])].astype(np.float64)
+    floor = float(np.quantile(np.abs(quiet), 0.999)) if quiet.size else 0.0
+    lead = [_find_click(wet, b, 0, max_lat, floor, rate, "leading click")
             for b in layout.lead_blips]
     lags = [lag for lag, _ in lead]
     if max(lags) - min(lags) > DRIFT_TOLERANCE:
@@ -164,7 +202,7 @@ def check_and_align(dry: np.ndarray, wet: np.ndarray, dry_rate: int, wet_rate: i
         if hi <= lo:
             raise CaptureError(f"WET.wav ends before the trailing click at {b / rate:.2f} s; "
                                "record the whole capture signal")
-        lag, _ = _find_click(dry, wet, b, lo, hi, rate, "trailing click")
+        lag, _ = _find_click(wet, b, lo, hi, floor, rate, "trailing click")
         if abs(lag - latency) > DRIFT_TOLERANCE:
             ppm = (lag - latency) / (b - layout.lead_blips[0]) * 1e6
             raise CaptureError(
@@ -175,12 +213,13 @@ def check_and_align(dry: np.ndarray, wet: np.ndarray, dry_rate: int, wet_rate: i
     if peak > 0.99 * CLIP_LEVEL and overs.size:
         warnings.append(f"WET.wav touches full scale at {overs.size} sample(s)")
 
-    usable = min(n, wet.size - latency)
+    shift = max(0, latency - CAUSAL_MARGIN)
+    usable = min(n, wet.size - shift)
     aligned_dry = np.ascontiguousarray(dry[:usable])
-    aligned_wet = np.ascontiguousarray(wet[latency:latency + usable])
+    aligned_wet = np.ascontiguousarray(wet[shift:shift + usable])
     val = layout.validation
     if val[1] > usable:
         raise CaptureError("WET.wav ends inside the validation section; record the whole "
                            "capture signal")
     return AlignedCapture(aligned_dry, aligned_wet, rate, latency, layout.train, val, layout,
-                          warnings, inverted)
+                          warnings, inverted, shift)

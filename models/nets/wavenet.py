@@ -1,0 +1,116 @@
+"""Trainable WaveNet (NAM's A1 form); ``to_model`` gives the streaming WaveNetModel.
+
+Same config and tensor names as neuralrig.models.wavenet. Per layer array:
+``u = rechannel(input)``; each layer computes ``z = conv_dilated(u) + mixer(cond)``,
+``a = act(z)`` (or ``act(z[:C]) * sigmoid(z[C:])`` when gated), adds ``a`` to the
+head accumulator (seeded with the previous array's head output) and updates
+``u += out(a)``; the array's head is ``head(accumulator)``. The model's output
+is ``head_scale`` times the last array's head. The condition is [x, controls].
+Convolutions are left-padded (causal), so tap k of a kernel K, dilation d,
+reads x[t - d (K - 1 - k)], as the streaming kernel does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neuralrig.server.engine.params import ParamSpec
+from neuralrig.server.errors import ModelError
+
+from ..wavenet import WaveNetModel, validate_wavenet_config
+from .tcn import audio_tensor, controls_tensor, torch_activation
+
+
+class _Layer(nn.Module):
+    def __init__(self, channels: int, cond: int, kernel: int, dilation: int, gated: bool):
+        super().__init__()
+        z = 2 * channels if gated else channels
+        self.kernel, self.dilation = kernel, dilation
+        self.conv = nn.Conv1d(channels, z, kernel, dilation=dilation)
+        self.mixer = nn.Conv1d(cond, z, 1, bias=False)
+        self.out = nn.Conv1d(channels, channels, 1)
+
+
+class _Array(nn.Module):
+    def __init__(self, spec: Mapping[str, Any]):
+        super().__init__()
+        c = spec["channels"]
+        self.channels, self.gated = c, bool(spec["gated"])
+        self.act = torch_activation(spec["activation"], spec.get("negative_slope", 0.01))
+        self.rechannel = nn.Conv1d(spec["input_size"], c, 1, bias=False)
+        self.layers = nn.ModuleList(
+            _Layer(c, spec["condition_size"], k, d, self.gated)
+            for k, d in zip(spec["kernel_sizes"], spec["dilations"], strict=True))
+        self.head = nn.Conv1d(c, spec["head_size"], 1, bias=bool(spec["head_bias"]))
+
+    def forward(self, u: torch.Tensor, cond: torch.Tensor,
+                head_prev: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        u = self.rechannel(u)
+        acc = torch.zeros_like(u) if head_prev is None else head_prev
+        for layer in self.layers:
+            z = layer.conv(F.pad(u, ((layer.kernel - 1) * layer.dilation, 0)))
+            z = z + layer.mixer(cond)
+            if self.gated:
+                a = self.act(z[:, : self.channels]) * torch.sigmoid(z[:, self.channels:])
+            else:
+                a = self.act(z)
+            acc = acc + a
+            u = u + layer.out(a)
+        return u, self.head(acc)
+
+
+class WaveNetNet(nn.Module):
+    def __init__(self, config: Mapping[str, Any], n_controls: int = 0) -> None:
+        super().__init__()
+        validate_wavenet_config(config, n_controls)
+        self.config = {"layers": [dict(a) for a in config["layers"]],
+                       "head_scale": float(config["head_scale"])}
+        self.n_controls = n_controls
+        self.arrays = nn.ModuleList(_Array(spec) for spec in self.config["layers"])
+        self.receptive_field = 1 + sum(
+            (k - 1) * d for spec in self.config["layers"]
+            for k, d in zip(spec["kernel_sizes"], spec["dilations"], strict=True))
+
+    def forward(self, x: torch.Tensor, controls: torch.Tensor | None = None) -> torch.Tensor:
+        """Output (batch, 1, T); the first receptive_field - 1 samples see zero history."""
+        x = audio_tensor(x)
+        batch, _, frames = x.shape
+        cond = torch.cat([x, controls_tensor(controls, batch, self.n_controls, frames, x)], 1)
+        u, head = x, None
+        for array in self.arrays:
+            u, head = array(u, cond, head)
+        assert head is not None
+        return self.config["head_scale"] * head
+
+    def export(self) -> tuple[dict, dict[str, np.ndarray]]:
+        def arr(t: torch.Tensor) -> np.ndarray:
+            return t.detach().cpu().numpy().astype(np.float32).copy()
+
+        tensors: dict[str, np.ndarray] = {}
+        for a, array in enumerate(self.arrays):
+            tensors[f"a{a}.rechannel.weight"] = arr(array.rechannel.weight[:, :, 0])
+            for n, layer in enumerate(array.layers):
+                p = f"a{a}.l{n}."
+                tensors[p + "conv.weight"] = arr(layer.conv.weight)
+                tensors[p + "conv.bias"] = arr(layer.conv.bias)
+                tensors[p + "mixer.weight"] = arr(layer.mixer.weight[:, :, 0])
+                tensors[p + "out.weight"] = arr(layer.out.weight[:, :, 0])
+                tensors[p + "out.bias"] = arr(layer.out.bias)
+            tensors[f"a{a}.head.weight"] = arr(array.head.weight[:, :, 0])
+            if array.head.bias is not None:
+                tensors[f"a{a}.head.bias"] = arr(array.head.bias)
+        return {"layers": [dict(a) for a in self.config["layers"]],
+                "head_scale": self.config["head_scale"]}, tensors
+
+    def to_model(self, controls: Sequence[ParamSpec] = ()) -> WaveNetModel:
+        if len(controls) != self.n_controls:
+            raise ModelError(f"the network takes {self.n_controls} controls, "
+                             f"{len(controls)} declared")
+        config, tensors = self.export()
+        return WaveNetModel(config, tensors, controls=controls)

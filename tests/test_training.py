@@ -1,0 +1,175 @@
+"""Training: nets equal their streaming models, the loop learns, runs resume, inputs checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import run_cli
+from neuralrig.models.capture import capture_signal
+from neuralrig.models.circuits import CIRCUITS
+from neuralrig.models.formats import load_model
+from neuralrig.models.nets.recurrent import RecurrentNet
+from neuralrig.models.nets.wavenet import WaveNetNet
+from neuralrig.models.training.dataset import load_pairs
+from neuralrig.models.training.pipeline import run_training
+from neuralrig.models.training.recipes import wavenet_config
+from neuralrig.models.training.trainer import TrainingError, TrainOptions, checkpoint_path
+from neuralrig.server.audiofile import write_audio
+from neuralrig.server.engine.params import ParamSpec
+from neuralrig.server.errors import CaptureError
+from neuralrig.server.render import model_rig, render_array
+
+RATE = 48000
+KNOBS = (ParamSpec("drive", 0, 1, 0.5), ParamSpec("tone", 0, 1, 0.5))
+SETTINGS = ((0.2, 0.3, False), (0.8, 0.7, False), (0.5, 0.5, True))
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short capture through the overdrive circuit at three settings (one held out)."""
+    folder = tmp_path_factory.mktemp("pairs")
+    x, _ = capture_signal(RATE, seconds_scale=0.1)
+    write_audio(folder / "dry.wav", x[:, None], RATE, "FLOAT")
+    lines = ['dry = "dry.wav"', '[[control]]\nname = "drive"', '[[control]]\nname = "tone"']
+    for drive, tone, holdout in SETTINGS:
+        wet = CIRCUITS["overdrive"].render(x, RATE, drive=drive, tone=tone, level=-6.0)
+        name = f"d{drive}-t{tone}.wav"
+        write_audio(folder / name, np.concatenate([np.zeros(40), wet])[:, None]
+                    .astype(np.float32), RATE, "FLOAT")
+        lines += ["[[pair]]", f'wet = "{name}"', f"drive = {drive}", f"tone = {tone}"]
+        lines += ["holdout = true"] if holdout else []
+    (folder / "pairs.toml").write_text("\n".join(lines) + "\n")
+    return folder / "pairs.toml"
+
+
+def _stream(model, x: np.ndarray, drive: float, tone: float, block: int = 256) -> np.ndarray:
+    model.prepare(1, block)
+    model.set_control("drive", drive)
+    model.set_control("tone", tone)
+    model.reset()
+    out = np.zeros((1, x.size), np.float32)
+    for i in range(0, x.size, block):
+        model.process(x[None, i:i + block], out[:, i:i + block])
+    return out[0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RecurrentNet("lstm", 12, 1, 2, skip=True),
+    lambda: RecurrentNet("gru", 8, 2, 2),
+    lambda: WaveNetNet(wavenet_config("nano", 2), 2),
+], ids=["lstm", "gru", "wavenet"])
+def test_trained_networks_export_to_streaming_models_that_compute_the_same(make) -> None:
+    torch.manual_seed(0)
+    net = make()
+    with torch.no_grad():  # a trained-looking WaveNet: its output is not buried in the head scale
+        for p in net.parameters():
+            p.mul_(3.0)
+    x = (0.3 * np.random.default_rng(0).standard_normal(6000)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)[None], torch.tensor([[0.3, 0.8]]))[0, 0].numpy()
+    y = _stream(net.to_model(KNOBS), x, 0.3, 0.8)
+    settled = getattr(net, "receptive_field", 1)  # torch pads with zeros, the stream prewarms
+    assert np.abs(ref[settled:]).max() > 1e-3
+    # fast_tanh (error < 2e-6) compounds through 20 layers of scaled-up weights
+    np.testing.assert_allclose(y[settled:], ref[settled:], atol=2e-4 * np.abs(ref).max())
+
+
+def test_a_tiny_conditioned_model_learns_and_the_result_loads_and_renders(
+        pairs: Path, tmp_path: Path) -> None:
+    captures = load_pairs(pairs)
+    # 40 samples of silence were added; the circuit's decimator rings a little ahead
+    assert all(36 <= r.capture.latency_samples <= 40 for r in captures.recordings)
+    out = tmp_path / "od.safetensors"
+    result, _ = run_training(captures, out, TrainOptions(
+        arch="lstm", size="nano", epochs=4, steps=6, patience=10), bar=False)
+    losses = [h["train_loss"] for h in result.history]
+    assert len(losses) == 4 and losses[-1] < 0.7 * losses[0]
+    for suffix in (".report.json", ".loss.png", ".compare.png", ".grid.png"):
+        assert out.with_name("od" + suffix).stat().st_size > 1000
+    assert not checkpoint_path(out).exists()  # a finished run cleans up
+    saved = json.loads(out.with_name("od.report.json").read_text())
+    assert saved["arch"] == "lstm" and saved["size"] == "nano" and saved["train_seconds"] > 0
+    grid = {(g["controls"]["drive"], g["controls"]["tone"]): g for g in saved["grid"]}
+    assert set(grid) == {(d, t) for d, t, _ in SETTINGS}
+    assert not grid[(0.5, 0.5)]["seen"] and grid[(0.2, 0.3)]["seen"]
+    assert saved["heldout_esr"] == pytest.approx(grid[(0.5, 0.5)]["esr"])
+    model = load_model(out)
+    assert [c.name for c in model.controls] == ["drive", "tone"]
+    assert model.sample_rate == RATE
+    assert model.metadata["training"]["heldout_esr"] == pytest.approx(saved["heldout_esr"])
+    x = (0.3 * np.random.default_rng(1).standard_normal((4096, 1))).astype(np.float32)
+    y = render_array(model_rig(str(out)), x, RATE, 128)
+    assert np.isfinite(y).all() and np.abs(y).max() > 1e-3
+
+
+def test_an_interrupted_run_resumes_from_its_last_epoch(pairs: Path, tmp_path: Path) -> None:
+    captures = load_pairs(pairs)
+    out = tmp_path / "od.safetensors"
+    options = TrainOptions(arch="wavenet", size="nano", epochs=3, steps=2)
+
+    def interrupt_in_epoch_2(_: str, entry: dict) -> None:
+        if entry["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    from neuralrig.models.training.trainer import train
+
+    with pytest.raises(TrainingError, match="--resume"):
+        train(captures, out, options, progress=interrupt_in_epoch_2)
+    assert checkpoint_path(out).exists() and not out.exists()
+    with pytest.raises(TrainingError, match="unfinished run"):
+        train(captures, out, options)
+    with pytest.raises(TrainingError, match="different run"):
+        train(captures, out, TrainOptions(arch="lstm", size="nano", epochs=3, steps=2),
+              resume=True)
+    seen: list[int] = []
+    result = train(captures, out, options, resume=True,
+                   progress=lambda _, entry: seen.append(entry["epoch"]))
+    assert seen == [2, 3] and [h["epoch"] for h in result.history] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('dry = "dry.wav"\n[[pair]]\nwet = "d0.2-t0.3.wav"\n', "[[control]]"),
+    ('dry = "dry.wav"\n[[control]]\nname = "drive"\n', "no [[pair]]"),
+    ('dry = "dry.wav"\n[[control]]\nname = "drive"\n[[pair]]\nwet = "d0.2-t0.3.wav"\n',
+     "'drive' must be given"),
+    ('dry = "dry.wav"\n[[control]]\nname = "drive"\n[[pair]]\nwet = "d0.2-t0.3.wav"\n'
+     'drive = 1.5\n', "outside 0..1"),
+    ('dry = "dry.wav"\n[[control]]\nname = "drive"\n[[pair]]\nwet = "d0.2-t0.3.wav"\n'
+     'drive = 0.2\nvolume = 3\n', "unknown key(s) volume"),
+    ('dry = "dry.wav"\n[[control]]\nname = "drive"\n[[pair]]\nwet = "missing.wav"\n'
+     'drive = 0.2\n', "missing.wav does not exist"),
+    ('dry = "dry.wav"\n[[control]]\nname = "drive"\n[[pair]]\nwet = "d0.2-t0.3.wav"\n'
+     'drive = 0.2\nholdout = true\n', "nothing is left to train on"),
+    ('dry = "dry.wav"\n[[control]]\nname = "drive"\nmaximum = 2\n', "unknown key(s) maximum"),
+    ('dry = \n', "not valid TOML"),
+])
+def test_pairs_file_errors_name_the_problem(pairs: Path, text: str, needle: str) -> None:
+    bad = pairs.with_name("bad.toml")
+    bad.write_text(text)
+    with pytest.raises(CaptureError) as info:
+        load_pairs(bad)
+    assert needle in str(info.value)
+
+
+def test_cli_refuses_a_dry_file_that_is_not_the_capture_signal(pairs: Path, tmp_path: Path):
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, (RATE * 3, 1)).astype(np.float32)
+    write_audio(tmp_path / "dry.wav", noise, RATE)
+    result = run_cli("train", str(tmp_path / "dry.wav"), str(pairs.with_name("d0.2-t0.3.wav")),
+                     "-o", str(tmp_path / "m.safetensors"))
+    assert result.returncode != 0
+    assert "not neuralrig's capture signal" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_cli_train_help_names_every_architecture_and_size() -> None:
+    result = run_cli("train", "--help")
+    assert result.returncode == 0
+    for word in ("lstm", "gru", "wavenet", "tcn", "stn", "lactose", "nano", "standard",
+                 "--pairs", "--resume", "CUDA", "report.json"):
+        assert word in result.stdout

@@ -14,6 +14,8 @@ from .config import RigConfig
 from .errors import NeuralrigError
 
 MODEL_SUFFIXES = (".safetensors", ".nam", ".json", ".ts", ".pt")
+# What `neuralrig train` writes beside a model: not models themselves.
+TRAINING_SIDE_FILES = (".report.json", ".checkpoint.pt")
 
 
 @contextlib.contextmanager
@@ -96,8 +98,8 @@ def run_doctor(config: RigConfig, out=print) -> int:
 
     out(f"  built-in: {', '.join(BUILTIN_MODELS)}")
     for folder in config.model_dirs:
-        files = sorted(p for p in folder.glob("*") if p.suffix in MODEL_SUFFIXES) \
-            if folder.is_dir() else []
+        files = sorted(p for p in folder.glob("*") if p.suffix in MODEL_SUFFIXES
+                       and not p.name.endswith(TRAINING_SIDE_FILES)) if folder.is_dir() else []
         where = "" if folder.is_dir() else " (missing)"
         out(f"  {folder}{where}: {'' if files else 'no model files'}")
         for path in files:

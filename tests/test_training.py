@@ -173,3 +173,28 @@ def test_cli_train_help_names_every_architecture_and_size() -> None:
     for word in ("lstm", "gru", "wavenet", "tcn", "stn", "lactose", "nano", "standard",
                  "--pairs", "--resume", "CUDA", "report.json"):
         assert word in result.stdout
+
+
+@pytest.mark.parametrize("arch", ["gru", "tcn", "stn", "lactose"])
+def test_every_architecture_trains_exports_and_loads(pairs: Path, tmp_path: Path,
+                                                      arch: str) -> None:
+    out = tmp_path / f"{arch}.safetensors"
+    result, report = run_training(load_pairs(pairs), out, TrainOptions(
+        arch=arch, size="nano", epochs=1, steps=2, batch=4), bar=False, plots=False)
+    assert report["arch"] == arch and np.isfinite(report["heldout_esr"])
+    model = load_model(out)
+    assert model.architecture == result.model.architecture
+    assert [c.name for c in model.controls] == ["drive", "tone"]
+
+
+def test_doctor_lists_trained_models_and_ignores_their_reports(pairs: Path,
+                                                               tmp_path: Path) -> None:
+    run_training(load_pairs(pairs), tmp_path / "od.safetensors", TrainOptions(
+        arch="lstm", size="nano", epochs=1, steps=1), bar=False, plots=False)
+    rig = tmp_path / "rig.toml"
+    rig.write_text(f'[paths]\nmodels = ["{tmp_path}"]\n[[slot]]\nid = "od"\ntype = "neural"\n'
+                   'model = "od.safetensors"\ndrive = 0.7\ntone = 0.4\n')
+    result = run_cli("doctor", "--config", str(rig))
+    assert "od.safetensors: neuralrig: LSTM 1x8" in result.stdout
+    assert "report.json" not in result.stdout
+    assert "controls drive, tone" in result.stdout

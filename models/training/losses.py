@@ -43,12 +43,15 @@ def mrstft(pred: torch.Tensor, target: torch.Tensor,
            resolutions: Sequence[tuple[int, int, int]] = RESOLUTIONS) -> torch.Tensor:
     """Multi-resolution STFT loss: spectral convergence + log-magnitude L1, summed."""
     total = pred.new_zeros(())
-    for n_fft, hop, win in resolutions:
+    frames = pred.shape[-1]
+    # Short examples (an STN's) skip the resolutions whose FFT does not fit them.
+    fitting = [r for r in resolutions if r[0] < frames] or [min(resolutions)]
+    for n_fft, hop, win in fitting:
         p, t = _magnitude(pred, n_fft, hop, win), _magnitude(target, n_fft, hop, win)
         convergence = torch.linalg.norm(t - p) / (torch.linalg.norm(t) + _EPS)
         log_mag = torch.mean(torch.abs(torch.log(t) - torch.log(p)))
         total = total + convergence + log_mag
-    return total / len(resolutions)
+    return total / len(fitting)
 
 
 class EffectLoss(torch.nn.Module):

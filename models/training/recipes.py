@@ -115,7 +115,7 @@ def build_recipe(arch: str, size: str, n_controls: int, dry_train: np.ndarray | 
     if arch == "tcn":
         channels, dilations = _TCN[size]
         net = TCN(n_controls, channels, 3, dilations, norm="none")
-        return Recipe(arch, size, net, net.receptive_field() - 1, 8192, 16, 0.004,
+        return Recipe(arch, size, net, net.receptive_field - 1, 8192, 16, 0.004,
                       net.to_model)
     if arch == "stn":  # backpropagation through time in Python: short examples
         net = STN(n_controls, 2, _STN_HIDDEN[size], readout="linear")

@@ -48,10 +48,11 @@ class NeuralProcessor(Processor):
             model = load_model(source)
         except NeuralrigError as exc:
             raise ConfigError(str(exc)) from None
-        levels = apply_nam_levels(
-            model, normalize=bool(self.option_values["normalize"]),
-            input_calibration_dbu=self.option_values["input_level_dbu"])
         fmt = (getattr(model, "metadata", None) or {}).get("format", "built-in")
+        # NAM's plugin levels apply to NAM files; a neuralrig capture keeps the device's level.
+        levels = apply_nam_levels(
+            model, normalize=bool(self.option_values["normalize"]) and fmt == "nam",
+            input_calibration_dbu=self.option_values["input_level_dbu"])
         logging.getLogger("neuralrig.neural").info(
             "model %s (%s): %s%s", name, fmt, model.describe(),
             f"; {', '.join(levels)}" if levels else "")

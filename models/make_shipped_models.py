@@ -35,8 +35,8 @@ LEVEL_DB = -6.0
 TRAIN_GRID = list(itertools.product((0.0, 0.25, 0.5, 0.75, 1.0), (0.0, 0.5, 1.0)))
 HELDOUT_GRID = list(itertools.product((0.125, 0.375, 0.625, 0.875), (0.25, 0.75)))
 # name, arch, size, epochs, steps per epoch
-MODELS = (("overdrive-lstm", "lstm", "standard", 40, 100),
-          ("overdrive-wavenet-nano", "wavenet", "nano", 25, 100))
+MODELS = (("overdrive-lstm", "lstm", "standard", 62, 100),
+          ("overdrive-wavenet-nano", "wavenet", "nano", 45, 100))
 
 
 def render_pairs(work: Path) -> Path:

@@ -240,12 +240,33 @@ def run(args: argparse.Namespace) -> int:
                                patience=args.patience, seed=args.seed, device=args.device,
                                threads=args.threads or 0)
         captures = load_captures(args.dry, args.wet, args.pairs)
+        _interrupt_on_signals()
         _, report = run_training(captures, args.output, options, resume=args.resume,
                                  bar=sys.stderr.isatty(), plots=not args.no_plots)
         print(json.dumps({k: report[k] for k in ("heldout_esr", "grade", "train_seconds",
                                                  "arch", "size", "device")}))
         return 0
     raise AssertionError(args.command)
+
+
+def _interrupt_on_signals() -> None:
+    """SIGTERM (systemd, kill) and SIGINT, even where a shell ignores it, stop training at
+    the next step; the last finished epoch stays checkpointed for --resume. A second
+    signal aborts at once."""
+    import os
+    import signal
+
+    from neuralrig.models.training.trainer import request_stop
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(128 + signum))
+        signal.signal(signal.SIGINT, lambda *_: os._exit(128 + signum))
+        print("neuralrig: stopping after this training step (signal again to abort)",
+              file=sys.stderr, flush=True)
+        request_stop()
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
 
 
 def _print_model_bench(m: dict) -> None:

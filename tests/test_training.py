@@ -198,3 +198,31 @@ def test_doctor_lists_trained_models_and_ignores_their_reports(pairs: Path,
     assert "od.safetensors: neuralrig: LSTM 1x8" in result.stdout
     assert "report.json" not in result.stdout
     assert "controls drive, tone" in result.stdout
+
+
+def test_cli_training_stopped_by_sigterm_resumes_with_resume(pairs: Path, tmp_path: Path):
+    import signal
+    import subprocess
+
+    from conftest import neuralrig_exe
+
+    out = tmp_path / "od.safetensors"
+    args = [neuralrig_exe(), "train", "--pairs", str(pairs), "-o", str(out), "--arch", "lstm",
+            "--size", "nano", "--epochs", "4", "--steps", "3", "--no-plots"]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if "epoch 1:" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest, _ = proc.communicate(timeout=120)[1], None
+    log = "".join(lines) + rest
+    assert proc.returncode != 0 and "saved" in log and "continue with --resume" in log, log
+    assert "Traceback" not in log and checkpoint_path(out).exists() and not out.exists()
+    again = run_cli(*args[1:], "--resume", timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "resuming" in again.stderr and "epoch 1:" not in again.stderr
+    assert json.loads(out.with_name("od.report.json").read_text())["epochs_run"] == 4

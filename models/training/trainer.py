@@ -21,6 +21,7 @@ import copy
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,13 @@ log = logging.getLogger("neuralrig.train")
 
 
 VALIDATION_SAMPLES_PER_PASS = 8_000_000
+# Set from a signal handler (`request_stop`); the loop stops at the next step boundary, so
+# no exception ever lands inside torch or a checkpoint write.
+_STOP = threading.Event()
+
+
+def request_stop() -> None:
+    _STOP.set()
 
 
 class TrainingError(NeuralrigError):
@@ -211,6 +219,8 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
             losses = []
             ticker = _bar(steps, f"epoch {epoch}/{options.epochs}", bar)
             for _ in range(steps):
+                if _STOP.is_set():
+                    raise KeyboardInterrupt
                 dry, wet, ctrl = sampler.batch(batch)
                 pred = recipe.forward(_tensor(dry, device), _tensor(ctrl, device))
                 loss = loss_fn(pred[:, 0], _tensor(wet, device))
@@ -251,8 +261,12 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
                 stopped = f"early stop: no better validation ESR for {options.patience} epochs"
                 break
     except KeyboardInterrupt:
-        raise TrainingError(f"interrupted at epoch {epoch}; the last finished epoch is saved in "
-                            f"{ckpt}: continue with --resume") from None
+        _STOP.clear()
+        if not history:
+            raise TrainingError(f"interrupted in epoch {epoch}, before any epoch finished; "
+                                "nothing was saved") from None
+        raise TrainingError(f"interrupted in epoch {epoch}; epoch {history[-1]['epoch']} is "
+                            f"saved in {ckpt}: continue with --resume") from None
     if best_state is None:
         raise TrainingError("no epoch finished; nothing to export")
     recipe.net.load_state_dict(best_state)

@@ -2,13 +2,12 @@
 
 1. Write neuralrig's capture signal (full length, 48 kHz).
 2. Render it through the reference Tube Screamer-style circuit
-   (``circuits.overdrive``, level -6 dB so nothing clips) at a grid of knob
-   settings: drive 0, 0.25, 0.5, 0.75, 1 x tone 0, 0.5, 1 for training, and
-   drive 0.125, 0.375, 0.625, 0.875 x tone 0.25, 0.75 held out (never trained
-   on, evaluated only).
-3. Write PAIRS.toml and run ``neuralrig train --pairs`` twice: an LSTM
-   (standard, 1x24: Raspberry Pi-sized) and a WaveNet nano. Models, reports and
-   plots land in the output folder (default: the package's data folder).
+   (``circuits.overdrive``, level -6 dB so nothing clips, causal as a pedal is) at
+   every setting of the dense grid and the held-out grid.
+3. Train each model in two stages with ``neuralrig train --pairs``: on the coarse
+   grid (tone 0, 0.5, 1) from scratch, then ``--init`` from that result on the dense
+   grid (tone in eighths). Held-out settings (drive 0.125..0.875 x tone 0.25, 0.75) are
+   never trained on; the reports give their ESR.
 
     python -m neuralrig.models.make_shipped_models [--work DIR] [--out DIR] [--quick]
 
@@ -32,43 +31,58 @@ from .circuits import CIRCUITS
 
 RATE = 48000
 LEVEL_DB = -6.0
-TRAIN_GRID = list(itertools.product((0.0, 0.25, 0.5, 0.75, 1.0), (0.0, 0.5, 1.0)))
+DRIVES = (0.0, 0.25, 0.5, 0.75, 1.0)
+# Stage 1 learns the circuit on a coarse grid; stage 2 starts from stage 1's model
+# (`train --init`) on a grid dense in tone: trained on tone 0, 0.5 and 1 alone, a model
+# does not interpolate the tone stage (held-out ESR 0.2-0.5 at tone 0.75).
+COARSE_GRID = list(itertools.product(DRIVES, (0.0, 0.5, 1.0)))
+DENSE_GRID = list(itertools.product(DRIVES, (0.0, 0.125, 0.375, 0.5, 0.625, 0.875, 1.0)))
 HELDOUT_GRID = list(itertools.product((0.125, 0.375, 0.625, 0.875), (0.25, 0.75)))
-# name, arch, size, epochs, steps per epoch
-MODELS = (("overdrive-lstm", "lstm", "standard", 62, 100),
-          ("overdrive-wavenet-nano", "wavenet", "nano", 45, 100))
+# name, arch, size, stages: (stage, epochs, steps per epoch, learning rate or 0: default)
+MODELS = (("overdrive-lstm", "lstm", "standard",
+           (("coarse", 45, 100, 0), ("dense", 14, 100, 0.002))),
+          ("overdrive-wavenet-nano", "wavenet", "nano",
+           (("coarse", 45, 100, 0), ("dense", 12, 100, 0.001))))
 
 
-def render_pairs(work: Path) -> Path:
+def render_pairs(work: Path) -> dict[str, Path]:
+    """Render every setting once; write one PAIRS file per stage. Returns {stage: path}."""
     work.mkdir(parents=True, exist_ok=True)
     signal, _ = capture_signal(RATE)
     write_audio(work / "capture.wav", signal[:, None], RATE, "FLOAT")
     circuit = CIRCUITS["overdrive"]
-    lines = ["# Rendered by neuralrig.models.make_shipped_models: the overdrive circuit at "
-             f"level {LEVEL_DB:g} dB.", 'dry = "capture.wav"',
-             '[[control]]\nname = "drive"\ndefault = 0.5',
-             '[[control]]\nname = "tone"\ndefault = 0.5']
-    grid = [(d, t, False) for d, t in TRAIN_GRID] + [(d, t, True) for d, t in HELDOUT_GRID]
-    for n, (drive, tone, holdout) in enumerate(grid, 1):
-        name = f"overdrive-drive{drive:g}-tone{tone:g}.wav"
+    settings = sorted(set(DENSE_GRID) | set(HELDOUT_GRID))
+    for n, (drive, tone) in enumerate(settings, 1):
+        name = _wav(drive, tone)
         if not (work / name).exists():
             # As a pedal would sound: causal, with its oversampling filters' own latency.
             wet = circuit.render(signal, RATE, drive=drive, tone=tone, level=LEVEL_DB,
                                  compensate_latency=False)
             write_audio(work / name, wet[:, None].astype(np.float32), RATE, "FLOAT")
-        print(f"[{n}/{len(grid)}] {name}{' (held out)' if holdout else ''}", flush=True)
-        lines += ["[[pair]]", f'wet = "{name}"', f"drive = {drive}", f"tone = {tone}"]
-        if holdout:
-            lines.append("holdout = true")
-    pairs = work / "pairs.toml"
-    pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return pairs
+        print(f"[{n}/{len(settings)}] {name}", flush=True)
+    paths = {}
+    for stage, grid in (("coarse", COARSE_GRID), ("dense", DENSE_GRID)):
+        lines = ["# Rendered by neuralrig.models.make_shipped_models: the overdrive circuit at "
+                 f"level {LEVEL_DB:g} dB.", 'dry = "capture.wav"',
+                 '[[control]]\nname = "drive"\ndefault = 0.5',
+                 '[[control]]\nname = "tone"\ndefault = 0.5']
+        for (drive, tone), holdout in [(g, False) for g in grid] + [(g, True)
+                                                                    for g in HELDOUT_GRID]:
+            lines += ["[[pair]]", f'wet = "{_wav(drive, tone)}"', f"drive = {drive}",
+                      f"tone = {tone}"] + (["holdout = true"] if holdout else [])
+        paths[stage] = work / f"pairs-{stage}.toml"
+        paths[stage].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return paths
+
+
+def _wav(drive: float, tone: float) -> str:
+    return f"overdrive-drive{drive:g}-tone{tone:g}.wav"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("build/shipped-models"),
-                        help="folder for the rendered captures (about 800 MB)")
+                        help="folder for the rendered captures (about 1.5 GB)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data")
     parser.add_argument("--quick", action="store_true", help="a few steps: a pipeline check")
     parser.add_argument("--only", choices=[m[0] for m in MODELS], action="append")
@@ -76,16 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pairs = render_pairs(args.work)
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, arch, size, epochs, steps in MODELS:
+    for name, arch, size, stages in MODELS:
         if args.only and name not in args.only:
             continue
-        if args.quick:
-            epochs, steps = 1, 2
-        cmd = [sys.executable, "-m", "neuralrig.server.cli", "train", "--pairs", str(pairs),
-               "-o", str(args.out / f"{name}.safetensors"), "--arch", arch, "--size", size,
-               "--epochs", str(epochs), "--steps", str(steps), "--threads", str(args.threads)]
-        print(" ".join(cmd), flush=True)
-        subprocess.run(cmd, check=True)
+        coarse = args.work / f"{name}-coarse.safetensors"
+        for stage, epochs, steps, lr in stages:
+            if args.quick:
+                epochs, steps = 1, 2
+            out = coarse if stage == "coarse" else args.out / f"{name}.safetensors"
+            cmd = [sys.executable, "-m", "neuralrig.server.cli", "train", "--pairs",
+                   str(pairs[stage]), "-o", str(out), "--arch", arch, "--size", size,
+                   "--epochs", str(epochs), "--steps", str(steps), "--threads",
+                   str(args.threads)] + (["--init", str(coarse)] if stage == "dense" else []) \
+                + (["--lr", str(lr)] if lr else [])
+            print(" ".join(cmd), flush=True)
+            subprocess.run(cmd, check=True)
     return 0
 
 

@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     trainer.add_argument("--resume", action="store_true",
                          help="continue the interrupted run checkpointed beside the output")
     trainer.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    trainer.add_argument("--init", metavar="MODEL.safetensors", default="",
+                         help="start from this model's weights (same --arch and --size): "
+                         "fine-tune it on new or more captures")
     return parser
 
 
@@ -238,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         options = TrainOptions(arch=args.arch, size=args.size, epochs=args.epochs,
                                steps=args.steps or 0, batch=args.batch or 0, lr=args.lr or 0.0,
                                patience=args.patience, seed=args.seed, device=args.device,
-                               threads=args.threads or 0)
+                               threads=args.threads or 0, init=args.init)
         captures = load_captures(args.dry, args.wet, args.pairs)
         _interrupt_on_signals()
         _, report = run_training(captures, args.output, options, resume=args.resume,

@@ -226,3 +226,24 @@ def test_cli_training_stopped_by_sigterm_resumes_with_resume(pairs: Path, tmp_pa
     assert again.returncode == 0, again.stderr
     assert "resuming" in again.stderr and "epoch 1:" not in again.stderr
     assert json.loads(out.with_name("od.report.json").read_text())["epochs_run"] == 4
+
+
+def test_init_starts_from_a_trained_model_and_refuses_another_architecture(
+        pairs: Path, tmp_path: Path) -> None:
+    captures = load_pairs(pairs)
+    first = tmp_path / "first.safetensors"
+    trained, _ = run_training(captures, first, TrainOptions(
+        arch="lstm", size="nano", epochs=3, steps=4), bar=False, plots=False)
+    best = min(h["validation_esr"] for h in trained.history)
+    tuned, report = run_training(captures, tmp_path / "tuned.safetensors", TrainOptions(
+        arch="lstm", size="nano", epochs=1, steps=1, lr=1e-5, init=str(first)),
+        bar=False, plots=False)
+    # A tiny learning rate: the run begins where the first one ended, not from scratch.
+    assert tuned.history[0]["validation_esr"] == pytest.approx(best, rel=0.05)
+    assert report["initialised_from"] == str(first)
+    with pytest.raises(TrainingError, match="cannot start a wavenet"):
+        run_training(captures, tmp_path / "w.safetensors", TrainOptions(
+            arch="wavenet", size="nano", epochs=1, steps=1, init=str(first)), bar=False)
+    with pytest.raises(TrainingError, match="do not fit"):
+        run_training(captures, tmp_path / "l.safetensors", TrainOptions(
+            arch="lstm", size="lite", epochs=1, steps=1, init=str(first)), bar=False)

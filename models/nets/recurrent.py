@@ -62,6 +62,12 @@ class RecurrentNet(nn.Module):
                   "num_layers": self.num_layers, "skip": self.skip}
         return config, tensors
 
+    def load_exported(self, tensors: dict[str, np.ndarray]) -> None:
+        """Start from an exported model's weights (the inverse of ``export``)."""
+        state = {(k if k.startswith("head.") else f"rnn.{k}"): torch.from_numpy(np.asarray(v))
+                 for k, v in tensors.items() if not k.startswith("initial.")}
+        self.load_state_dict(state, strict=True)
+
     def to_model(self, controls: Sequence[ParamSpec] = ()) -> RecurrentModel:
         if len(controls) != self.n_controls:
             raise ModelError(f"the network takes {self.n_controls} controls, "

@@ -108,6 +108,21 @@ class WaveNetNet(nn.Module):
         return {"layers": [dict(a) for a in self.config["layers"]],
                 "head_scale": self.config["head_scale"]}, tensors
 
+    def load_exported(self, tensors: dict[str, np.ndarray]) -> None:
+        """Start from an exported model's weights (the inverse of ``export``)."""
+        state = {}
+        for key, value in tensors.items():
+            t = torch.from_numpy(np.asarray(value, np.float32))
+            a, rest = key.split(".", 1)
+            if rest.startswith("l"):  # a{a}.l{n}.conv|mixer|out.weight|bias
+                layer, name = rest.split(".", 1)
+                one_by_one = name in ("mixer.weight", "out.weight")
+                state[f"arrays.{a[1:]}.layers.{layer[1:]}.{name}"] = \
+                    t[:, :, None] if one_by_one else t
+            else:  # rechannel.weight, head.weight, head.bias
+                state[f"arrays.{a[1:]}.{rest}"] = t[:, :, None] if rest.endswith("weight") else t
+        self.load_state_dict(state, strict=True)
+
     def to_model(self, controls: Sequence[ParamSpec] = ()) -> WaveNetModel:
         if len(controls) != self.n_controls:
             raise ModelError(f"the network takes {self.n_controls} controls, "

@@ -57,6 +57,7 @@ def build_report(result: TrainResult, captures: CaptureSet, options: TrainOption
         "best_epoch": result.best_epoch,
         "stopped": result.stopped,
         "loss": f"pre-emphasised ESR + {options.mrstft_weight:g} x MRSTFT",
+        "initialised_from": options.init or None,
         "capture": aligned_info,
         "history": result.history,
     }

@@ -69,6 +69,7 @@ class TrainOptions:
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads; 0: every core
     mrstft_weight: float = 2e-4
+    init: str = ""  # a neuralrig model of the same architecture to start from
 
 
 @dataclass
@@ -107,7 +108,8 @@ def checkpoint_path(model_path: Path) -> Path:
 def _fingerprint(captures: CaptureSet, options: TrainOptions) -> dict[str, Any]:
     return {"arch": options.arch, "size": options.size,
             "controls": [c.name for c in captures.controls],
-            "sources": list(captures.sources), "sample_rate": captures.sample_rate}
+            "sources": list(captures.sources), "sample_rate": captures.sample_rate,
+            "init": options.init}
 
 
 def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
@@ -174,6 +176,8 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
     dry_sample = np.concatenate([r.capture.dry[r.capture.train[0]:r.capture.train[1]][::97]
                                  for r in trained])
     recipe = build_recipe(options.arch, options.size, len(captures.controls), dry_sample)
+    if options.init:
+        _initialise(recipe, options, len(captures.controls))
     recipe.net.to(device)
     batch = options.batch or recipe.batch
     lr = options.lr or recipe.lr
@@ -283,6 +287,27 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
     heldout = max(held) if held else float(np.mean(seen))
     return TrainResult(model, recipe, history, grid, heldout, float(np.mean(seen)), best_epoch,
                        len(history), elapsed, device_text, stopped)
+
+
+def _initialise(recipe: Recipe, options: TrainOptions, n_controls: int) -> None:
+    """Load ``options.init``'s weights: fine-tuning a model on new or more captures."""
+    from ..formats import load_model
+
+    model = load_model(options.init)
+    export = getattr(model, "export_native", None)
+    arch = export()[0] if export else model.architecture
+    loader = getattr(recipe.net, "load_exported", None)
+    if loader is None or arch != options.arch or len(model.controls) != n_controls:
+        raise TrainingError(f"--init {options.init}: a {arch} model with "
+                            f"{len(model.controls)} controls cannot start a {options.arch} "
+                            f"{options.size} run with {n_controls} (--init works for lstm, gru "
+                            "and wavenet models of the same architecture and size)")
+    try:
+        loader(export()[2])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise TrainingError(f"--init {options.init}: its weights do not fit {options.arch} "
+                            f"{options.size} ({str(exc).splitlines()[0]})") from None
+    log.info("starting from the weights of %s (%s)", options.init, model.describe())
 
 
 def finish(model_path: Path) -> None:

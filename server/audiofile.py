@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from .atomic import write_atomic
 from .errors import AudioFileError
 
 
@@ -41,37 +40,40 @@ def read_audio(path: str | Path) -> AudioFile:
     return AudioFile(np.ascontiguousarray(data), int(rate), info.subtype, info.format)
 
 
-def write_audio(path: str | Path, data: np.ndarray, sample_rate: int,
-                subtype: str | None = None) -> None:
-    """Write atomically (temporary file, fsync, rename) so a failure leaves nothing half-written."""
+def check_output_path(path: str | Path) -> tuple[Path, str]:
+    """Refuse an output name that cannot be written, before any work is done.
+
+    Returns the path and the container name (WAV, FLAC, AIFF...).
+    """
     path = Path(path)
     if path.is_dir():
         raise AudioFileError(f"{path}: is a folder, not a file name")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise AudioFileError(f"{path}: folder {folder} does not exist")
-    fmt = sf.available_formats()
     extension = path.suffix.lstrip(".").upper()
-    if extension not in fmt:
+    if extension not in sf.available_formats():
         raise AudioFileError(
             f"{path}: unsupported output format '.{extension.lower()}' "
             "(use .wav, .flac or .aiff)"
         )
+    return path, extension
+
+
+def write_audio(path: str | Path, data: np.ndarray, sample_rate: int,
+                subtype: str | None = None) -> None:
+    """Write atomically (temporary file, fsync, rename) so a failure leaves nothing half-written."""
+    path, extension = check_output_path(path)
     if subtype is not None and not sf.check_format(extension, subtype):
         subtype = None  # the input's sample format does not exist in this container
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    def write(tmp: str) -> None:
         with sf.SoundFile(tmp, "w", samplerate=sample_rate, channels=data.shape[1],
                           format=extension, subtype=subtype) as handle:
             handle.write(data)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+
+    try:
+        write_atomic(path, write)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioFileError(f"{path}: cannot write ({exc})") from None
     except OSError as exc:
         raise AudioFileError(f"{path}: cannot write ({exc.strerror})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

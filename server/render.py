@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio.offline import OfflineBackend
-from .audiofile import read_audio, write_audio
+from .audiofile import check_output_path, read_audio, write_audio
 from .config import RigConfig, SlotConfig, load_config
 from .engine.engine import Engine
 from .errors import ConfigError, UnknownSlotError
@@ -89,6 +89,7 @@ def render_array(config: RigConfig, audio: np.ndarray, sample_rate: int,
 def render_file(in_path: str | Path, out_path: str | Path, config: RigConfig | None = None,
                 block: int | None = None) -> dict[str, float]:
     """Render a file; OUT keeps IN's sample rate, channel count, length and sample format."""
+    check_output_path(out_path)  # before the work, not after it
     source = read_audio(in_path)
     if source.data.shape[1] > 2:
         raise ConfigError(f"{in_path}: {source.data.shape[1]} channels; neuralrig renders "

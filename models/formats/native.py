@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
+from neuralrig.server.atomic import write_atomic
 from neuralrig.server.engine.params import ParamSpec
 from neuralrig.server.errors import ModelError
 
@@ -69,17 +68,8 @@ def save_model(path: Path, model: StreamingModel, *, provenance: Mapping[str, An
         "training": dict(training or {}),
     }
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
-        save_file(arrays, tmp, metadata={"neuralrig": json.dumps(meta)})
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
+    write_atomic(path, lambda tmp: save_file(arrays, tmp, metadata={"neuralrig": json.dumps(meta)}))
 
 
 def controls_to_json(spec: ParamSpec) -> dict[str, Any]:

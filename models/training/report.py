@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from neuralrig.server.atomic import write_atomic, write_text_atomic
+
 from .dataset import CaptureSet
-from .files import write_atomic, write_text_atomic
 from .trainer import TrainOptions, TrainResult, streaming_esr
 
 GREAT, NOT_BAD = 0.01, 0.035

@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuralrig.server.atomic import write_atomic
 from neuralrig.server.errors import NeuralrigError
 
 from ..base import StreamingModel
 from .dataset import CaptureSet, Recording, SegmentSampler, validation_batch
-from .files import write_atomic
 from .losses import EffectLoss, esr
 from .recipes import Recipe, build_recipe
 

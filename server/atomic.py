@@ -1,4 +1,4 @@
-"""Atomic writes for training outputs: a temporary file beside the target, fsync, rename."""
+"""Atomic writes: a temporary file beside the target, fsync, rename (nothing half-written)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from other users
     try:
         write(tmp)
         with open(tmp, "rb") as handle:

@@ -146,7 +146,8 @@ def write_plots(model_path: Path, result: TrainResult, captures: CaptureSet) -> 
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1] if len(names) > 1 else "")
         ax.set_title("ESR at each knob setting")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+        fig.tight_layout()
         save(fig, "grid")
     return written
 

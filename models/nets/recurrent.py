@@ -19,7 +19,7 @@ from neuralrig.server.engine.params import ParamSpec
 from neuralrig.server.errors import ModelError
 
 from ..recurrent import RecurrentModel
-from .tcn import audio_tensor, controls_tensor
+from .tcn import audio_tensor, check_control_count, controls_tensor
 
 MAX_HIDDEN = 256
 
@@ -69,9 +69,7 @@ class RecurrentNet(nn.Module):
         self.load_state_dict(state, strict=True)
 
     def to_model(self, controls: Sequence[ParamSpec] = ()) -> RecurrentModel:
-        if len(controls) != self.n_controls:
-            raise ModelError(f"the network takes {self.n_controls} controls, "
-                             f"{len(controls)} declared")
+        check_control_count(self.n_controls, controls)
         config, tensors = self.export()
         return RecurrentModel(config["cell"], config["hidden_size"], config["num_layers"],
                               tensors, skip=config["skip"], controls=controls)

@@ -19,7 +19,7 @@ from neuralrig.server.engine.params import ParamSpec
 from neuralrig.server.errors import ModelError
 
 from ..stn import STNModel, validate_stn_config
-from .tcn import DenseStack, audio_tensor, controls_tensor
+from .tcn import DenseStack, audio_tensor, check_control_count, controls_tensor
 
 
 class STN(nn.Module):
@@ -66,8 +66,6 @@ class STN(nn.Module):
         return dict(self.cfg), tensors
 
     def to_model(self, controls: Sequence[ParamSpec] = ()) -> STNModel:
-        if len(controls) != self.n_controls:
-            raise ModelError(f"the network takes {self.n_controls} controls, "
-                             f"{len(controls)} declared")
+        check_control_count(self.n_controls, controls)
         config, tensors = self.export()
         return STNModel(config, tensors, controls=controls)

@@ -95,6 +95,12 @@ def controls_tensor(controls: torch.Tensor | None, batch: int, n_controls: int,
     return controls
 
 
+def check_control_count(n_controls: int, controls: Sequence[ParamSpec]) -> None:
+    """``to_model``'s check: one ParamSpec per control input the network was built with."""
+    if len(controls) != n_controls:
+        raise ModelError(f"the network takes {n_controls} controls, {len(controls)} declared")
+
+
 def audio_tensor(x: torch.Tensor) -> torch.Tensor:
     """Audio as (batch, 1, T) from (batch, 1, T) or (batch, T)."""
     if x.dim() == 2:
@@ -202,8 +208,6 @@ class TCN(nn.Module):
 
     def to_model(self, controls: Sequence[ParamSpec] = ()) -> TCNModel:
         """The streaming model; ``controls`` declares the network's control inputs in order."""
-        if len(controls) != self.n_controls:
-            raise ModelError(f"the network takes {self.n_controls} controls, "
-                             f"{len(controls)} declared")
+        check_control_count(self.n_controls, controls)
         config, tensors = self.export()
         return TCNModel(config, tensors, controls=controls)

@@ -21,10 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from neuralrig.server.engine.params import ParamSpec
-from neuralrig.server.errors import ModelError
 
 from ..wavenet import WaveNetModel, validate_wavenet_config
-from .tcn import audio_tensor, controls_tensor, torch_activation
+from .tcn import audio_tensor, check_control_count, controls_tensor, torch_activation
 
 
 class _Layer(nn.Module):
@@ -124,8 +123,6 @@ class WaveNetNet(nn.Module):
         self.load_state_dict(state, strict=True)
 
     def to_model(self, controls: Sequence[ParamSpec] = ()) -> WaveNetModel:
-        if len(controls) != self.n_controls:
-            raise ModelError(f"the network takes {self.n_controls} controls, "
-                             f"{len(controls)} declared")
+        check_control_count(self.n_controls, controls)
         config, tensors = self.export()
         return WaveNetModel(config, tensors, controls=controls)

@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,6 @@ class TrainResult:
     train_seconds: float
     device: str
     stopped: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def pick_device(choice: str) -> tuple[torch.device, str]:

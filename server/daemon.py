@@ -24,9 +24,12 @@ def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
           block: int | None) -> int:
     started = time.monotonic()
     stop = threading.Event()
+    received: list[str] = []
 
     def on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
+        # Only record and wake the main thread: logging here could re-enter a
+        # write to stderr the main thread was in the middle of.
+        received.append(signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -52,6 +55,8 @@ def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
         )
         _sd_notify("READY=1")
         _watch(engine, stop)
+        if received:
+            log.info("received %s, stopping", received[0])
     finally:
         _sd_notify("STOPPING=1")
         stop.set()

@@ -113,7 +113,8 @@ def test_serve_exits_zero_on_signals(jack_server, sig: int) -> None:
     daemon = Daemon("--audio", "jack")
     daemon.wait_for("audio running on jack")
     assert daemon.stop(sig) == 0, "\n".join(daemon.lines)
-    assert not any("Traceback" in line for line in daemon.lines)
+    assert not any("Traceback" in line for line in daemon.lines), "\n".join(daemon.lines)
+    assert any(f"received {signal.Signals(sig).name}, stopping" in line for line in daemon.lines)
 
 
 def test_serve_picks_jack_when_a_server_runs(jack_server) -> None:

@@ -13,6 +13,7 @@ it can, and what is wrong.
     [paths]
     models = ["~/neuralrig/models"]      # relative paths are relative to this file
     impulses = ["~/neuralrig/impulses"]
+    presets = "~/neuralrig/presets"      # where /preset/save writes (one folder)
 
     [[slot]]
     id = "drive"            # stable, becomes part of OSC addresses
@@ -20,6 +21,9 @@ it can, and what is wrong.
     drive = 0.6             # parameters and options sit beside id and type
     bypass = false
     mix = 1.0
+
+The control sections ([osc], [oscquery], [discovery], [midi]) are parsed by
+``control_config``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .control_config import ControlSettings, parse_control
 from .errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -65,6 +70,8 @@ class RigConfig:
     slots: tuple[SlotConfig, ...] = ()
     model_dirs: tuple[Path, ...] = ()
     impulse_dirs: tuple[Path, ...] = ()
+    preset_dir: Path = field(default_factory=lambda: Path("~/neuralrig/presets").expanduser())
+    control: ControlSettings = field(default_factory=ControlSettings)
     source: str = "<built-in>"
 
     def slot(self, slot_id: str) -> SlotConfig:
@@ -112,10 +119,12 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
     base_dir = base_dir or Path.cwd()
 
-    unknown = set(data) - {"engine", "paths", "slot"}
+    sections = {"engine", "paths", "slot", "osc", "oscquery", "discovery", "midi"}
+    unknown = set(data) - sections
     if unknown:
         raise ConfigError(
-            f"{source}: unknown section(s) {sorted(unknown)} (expected engine, paths, [[slot]])"
+            f"{source}: unknown section(s) {sorted(unknown)} "
+            f"(expected {', '.join(sorted(sections - {'slot'}))}, [[slot]])"
         )
     engine = _table(data.get("engine", {}), f"{source}: [engine]")
     paths = _table(data.get("paths", {}), f"{source}: [paths]")
@@ -127,7 +136,7 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
             f"{source}: [engine] has unknown key(s) {sorted(extra)} "
             f"(known: {', '.join(sorted(known_engine))})"
         )
-    extra = set(paths) - {"models", "impulses"}
+    extra = set(paths) - {"models", "impulses", "presets"}
     if extra:
         raise ConfigError(f"{source}: [paths] has unknown key(s) {sorted(extra)}")
 
@@ -150,6 +159,8 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
         slots=slots,
         model_dirs=(*_dirs(paths, "models", base_dir, source), builtin),
         impulse_dirs=(*_dirs(paths, "impulses", base_dir, source), builtin),
+        preset_dir=_preset_dir(paths, base_dir, source),
+        control=parse_control(data, source),
         source=source,
     )
     validate_engine(config)
@@ -225,6 +236,13 @@ def _number(table: dict[str, Any], key: str, default: Any, kind: type, source: s
     if kind is int and value != int(value):
         raise ConfigError(f"{source}: [engine] {key} must be a whole number, got {value}")
     return kind(value)
+
+
+def _preset_dir(paths: dict[str, Any], base_dir: Path, source: str) -> Path:
+    value = paths.get("presets", "~/neuralrig/presets")
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{source}: [paths] presets must be a folder name")
+    return (base_dir / Path(value).expanduser()).resolve()
 
 
 def _dirs(paths: dict[str, Any], key: str, base_dir: Path, source: str) -> tuple[Path, ...]:

@@ -6,6 +6,7 @@ The engine's graph code is the same for every backend: it reads from
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -52,6 +53,14 @@ class AudioBackend(ABC):
             if self.server.getIsBooted():
                 self.server.shutdown()
             self.server = None
+
+    def block_time(self) -> float:
+        """Wall-clock time (Unix seconds) of the block about to be processed.
+
+        Called on the audio thread at each block start; OSC bundle timetags are
+        compared against it.
+        """
+        return time.time()
 
     def xruns(self) -> int | None:
         """Xruns reported by the audio system, or None where it reports none."""

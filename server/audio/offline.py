@@ -8,6 +8,7 @@ master-gain ramp, by a ``TableFill`` per attached sink.
 from __future__ import annotations
 
 import ctypes
+import time
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,10 @@ class OfflineBackend(AudioBackend):
         self._sinks: list[tuple[Any, list[np.ndarray]]] = []
         self._in: np.ndarray | None = None
         self._out: np.ndarray | None = None
+        # Offline time runs with the blocks, not the wall clock: block n starts
+        # at epoch + n * block / sample_rate, whatever the machine's speed.
+        self.epoch = time.time()
+        self.frames_done = 0
 
     def boot(self, sample_rate: int, block: int, channels: int) -> Any:
         self.sample_rate, self.block, self.channels = sample_rate, block, channels
@@ -57,11 +62,15 @@ class OfflineBackend(AudioBackend):
         self._in = None
         super().shutdown()
 
+    def block_time(self) -> float:
+        return self.epoch + self.frames_done / self.sample_rate
+
     def process_block(self, block_in: np.ndarray) -> np.ndarray:
         """Process one block (frames x channels); returns a view valid until the next call."""
         assert self._in is not None and self._out is not None
         self._in[:] = block_in
         self.server.process()
+        self.frames_done += self.block
         self._out[:] = 0.0
         for _, views in self._sinks:
             for channel, view in enumerate(views):

@@ -4,11 +4,16 @@ Threads: the audio thread runs pyo's callback at the start of each block and
 the chain's end hook at its end. Every other thread (CLI, OSC, MIDI) posts
 small closures to a deque that the audio thread drains at the next block
 start, so a change lands on a block boundary and nothing waits on a lock.
+A closure with a due time (an OSC bundle's timetag) goes into a heap that
+only the audio thread touches, and runs at the start of the block its time
+falls in.
 """
 
 from __future__ import annotations
 
 import gc
+import heapq
+import itertools
 import logging
 import sys
 from collections import deque
@@ -53,6 +58,9 @@ class Engine:
         self.config = config
         self.chain: ChainInstance | None = None
         self._commands: deque[Callable[[], None]] = deque()
+        self._timed: list[tuple[float, int, Callable[[], None]]] = []  # audio thread only
+        self._order = itertools.count()
+        self._latest: ChainInstance | None = None  # newest chain, swapped in or pending
         self._retiring: list[tuple[ChainInstance, Any, int]] = []
         self._blocks = 0
         self.stats: BlockStats | None = None
@@ -69,6 +77,7 @@ class Engine:
             cfg = cfg.with_engine(sample_rate=backend.sample_rate, block=backend.block)
             self.config = cfg
         self.stats = BlockStats(cfg.block / cfg.sample_rate)
+        self._block_seconds = cfg.block / cfg.sample_rate
         impulse = [1.0] + [0.0] * (cfg.block - 1)
         self._trigger_table = pyo.DataTable(cfg.block, init=impulse)
         self._block_trigger = pyo.TableScan(self._trigger_table)
@@ -92,9 +101,10 @@ class Engine:
         for chain, sink in chains:
             self.backend.detach_sink(sink)
             chain.release()
-        self.chain = self._sink = None
+        self.chain = self._sink = self._latest = None
         self._retiring.clear()
         self._commands.clear()
+        self._timed.clear()
         self._source = self._block_trigger = self._trigger_table = None
         gc.collect()
         self.backend.shutdown()
@@ -125,6 +135,7 @@ class Engine:
             )
         new = self._build(config, faded_in=False)
         sink = self.backend.attach_sink(new.output)
+        self._latest = new
         fade_blocks = int(SWAP_FADE * config.sample_rate / config.block) + 2
 
         def swap() -> None:
@@ -150,46 +161,65 @@ class Engine:
                 commands.popleft()()
             except Exception:  # a bad command must never stop the audio
                 self.audio_errors += 1
+        timed = self._timed
+        if timed:
+            block_end = self.backend.block_time() + self._block_seconds
+            while timed and timed[0][0] < block_end:
+                try:
+                    heapq.heappop(timed)[2]()
+                except Exception:
+                    self.audio_errors += 1
         if self._retiring and self._retiring[0][2] <= self._blocks:
             chain, sink, _ = self._retiring.pop(0)
             self.backend.detach_sink(sink)
             chain.release()
 
     # -- control (any thread) -------------------------------------------
-    def post(self, command: Callable[[], None]) -> None:
-        """Run ``command`` on the audio thread at the next block boundary."""
-        self._commands.append(command)
+    def post(self, command: Callable[[], None], at: float | None = None) -> None:
+        """Run ``command`` on the audio thread at the next block boundary.
+
+        With ``at`` (Unix time), run it at the start of the block that time
+        falls in; a time already past runs at the next block.
+        """
+        if at is None:
+            self._commands.append(command)
+            return
+        entry = (at, next(self._order), command)
+        self._commands.append(lambda: heapq.heappush(self._timed, entry))
 
     def slot(self, slot_id: str):  # -> SlotInstance
-        assert self.chain is not None
+        """A slot of the newest chain (one swapped in, or about to be)."""
+        chain = self._latest or self.chain
+        assert chain is not None
         try:
-            return self.chain.slots[slot_id]
+            return chain.slots[slot_id]
         except KeyError:
-            known = ", ".join(self.chain.slots) or "none"
+            known = ", ".join(chain.slots) or "none"
             raise UnknownSlotError(f"no slot '{slot_id}' in the rig (slots: {known})") from None
 
-    def set_param(self, slot_id: str, name: str, value: float) -> float:
+    def set_param(self, slot_id: str, name: str, value: float, at: float | None = None
+                  ) -> float:
         """Clamp and schedule a parameter change; returns the value that will apply."""
         slot = self.slot(slot_id)
         if name == "mix":
             value = min(1.0, max(0.0, _finite(value, "mix")))
-            self.post(lambda: slot.apply_mix(value))
+            self.post(lambda: slot.apply_mix(value), at)
             return value
         if name == "bypass":
             flag = bool(value)
-            self.post(lambda: slot.apply_bypass(flag))
+            self.post(lambda: slot.apply_bypass(flag), at)
             return float(flag)
         spec = slot.processor.spec(name)
         value = spec.clamp(value)
-        self.post(lambda: slot.apply_param(name, value))
+        self.post(lambda: slot.apply_param(name, value), at)
         return value
 
-    def set_gain(self, which: str, db: float) -> float:
-        assert self.chain is not None
+    def set_gain(self, which: str, db: float, at: float | None = None) -> float:
+        chain = self._latest or self.chain
+        assert chain is not None
         db = min(24.0, max(-60.0, _finite(db, which)))
-        chain = self.chain
         apply = chain.apply_input_gain if which == "input_gain" else chain.apply_output_gain
-        self.post(lambda: apply(db))
+        self.post(lambda: apply(db), at)
         return db
 
     # -- reporting --------------------------------------------------------

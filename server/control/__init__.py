@@ -1,0 +1,1 @@
+"""Control frontends: OSC (with OSCQuery), MIDI and zeroconf, all driving one RigController."""

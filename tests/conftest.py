@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-JACK_TEST_SERVER = "neuralrig-test"
+# Overridable so test runs that overlap (two engineers, one machine) use separate servers.
+JACK_TEST_SERVER = os.environ.get("NEURALRIG_TEST_JACK", "neuralrig-test")
 JACK_TEST_RATE = 48000
 JACK_TEST_BLOCK = 128
 

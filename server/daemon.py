@@ -14,6 +14,7 @@ import numpy as np
 from .audio.backend import choose_backend
 from .audio.offline import OfflineBackend
 from .config import RigConfig
+from .control.controller import RigController
 from .engine.engine import Engine
 
 log = logging.getLogger("neuralrig")
@@ -38,6 +39,7 @@ def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
     backend = choose_backend(audio)
     engine = Engine(backend, config.with_engine(sample_rate=sample_rate, block=block))
     pacer: threading.Thread | None = None
+    frontends = Frontends()
     try:
         engine.start()
         cfg = engine.config
@@ -53,6 +55,7 @@ def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
             engine.latency_samples, 1000 * engine.latency_samples / cfg.sample_rate,
             time.monotonic() - started,
         )
+        frontends.start(RigController(engine))
         _sd_notify("READY=1")
         _watch(engine, stop)
         if received:
@@ -60,11 +63,38 @@ def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
     finally:
         _sd_notify("STOPPING=1")
         stop.set()
+        frontends.stop()
         if pacer is not None:
             pacer.join(timeout=2.0)
         engine.stop()
     log.info("stopped cleanly")
     return 0
+
+
+class Frontends:
+    """The control frontends the config turns on, started after audio, stopped before it."""
+
+    def __init__(self) -> None:
+        self.running: list[object] = []
+
+    def start(self, controller: RigController) -> None:
+        from .control.osc import OscFrontend
+
+        settings = controller.config.control
+        if settings.osc.port:
+            self._add(OscFrontend(controller, settings.osc))
+
+    def _add(self, frontend: object) -> None:
+        frontend.start()  # type: ignore[attr-defined]
+        self.running.append(frontend)
+
+    def stop(self) -> None:
+        for frontend in reversed(self.running):
+            try:
+                frontend.stop()  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("stopping %s failed", type(frontend).__name__)
+        self.running.clear()
 
 
 def _watch(engine: Engine, stop: threading.Event) -> None:

@@ -71,6 +71,7 @@ class RigController:
         self.preset: str | None = None
         self.midi = MidiMappings(list(self.config.control.midi.cc),
                                  list(self.config.control.midi.switches))
+        self.learn_target: tuple[str, str] | None = None  # set by learn(), used by MIDI
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._rig_listeners: list[Callable[[], None]] = []
@@ -257,6 +258,12 @@ class RigController:
         return out
 
     # -- MIDI mappings (kept here so presets carry them) -------------------
+    def learn(self, slot_id: str, param: str, origin: object = None) -> None:
+        """Arm MIDI learn: the next CC that arrives is mapped to ``slot_id.param``."""
+        self.spec(slot_id, param)
+        self.learn_target = (slot_id, param)
+        self._notify("/midi/learning", (slot_id, param), origin)
+
     def map_cc(self, mapping: CCMapping, origin: object = None) -> None:
         self.spec(mapping.slot, mapping.param)
         with self._lock:

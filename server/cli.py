@@ -38,6 +38,33 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number (1-65535)")
+    return value
+
+
+def _control_overrides(config, args: argparse.Namespace):  # RigConfig -> RigConfig
+    """Apply serve's --listen/--osc-port/--oscquery-port/--no-discovery/--no-midi."""
+    from dataclasses import replace
+
+    control = config.control
+    osc, discovery, midi = control.osc, control.discovery, control.midi
+    if args.listen:
+        osc = replace(osc, host=args.listen)
+        discovery = replace(discovery, interfaces=(args.listen,))
+    if args.osc_port:
+        osc = replace(osc, port=args.osc_port)
+    if args.no_discovery:
+        discovery = replace(discovery, enabled=False)
+    if args.no_midi:
+        midi = replace(midi, enabled=False)
+    control = replace(control, osc=osc, discovery=discovery, midi=midi,
+                      oscquery_port=args.oscquery_port or control.oscquery_port)
+    return replace(config, control=control)
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -69,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "portaudio; offline runs the rig on silence, for testing)")
     serve.add_argument("--sr", type=_positive_int, metavar="N", help="sample rate in Hz")
     serve.add_argument("--block", type=_positive_int, metavar="N", help="block size in samples")
+    serve.add_argument("--listen", metavar="ADDR",
+                       help="serve OSC and OSCQuery on this address only and advertise on it "
+                       "(e.g. 127.0.0.1); default: the config's [osc] host and [discovery]")
+    serve.add_argument("--osc-port", type=_port, metavar="N",
+                       help="OSC UDP port (default: the config's [osc] port, 9000)")
+    serve.add_argument("--oscquery-port", type=_port, metavar="N",
+                       help="OSCQuery HTTP port (default: the config's [oscquery] port, 9001)")
+    serve.add_argument("--no-discovery", action="store_true",
+                       help="do not advertise on the network (zeroconf)")
+    serve.add_argument("--no-midi", action="store_true", help="open no MIDI ports")
 
     render = sub.add_parser("render", help="run the rig offline on a file",
                             description="Render IN through the rig into OUT. OUT keeps IN's "
@@ -179,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
         from .config import load_config
         from .daemon import serve
 
-        return serve(load_config(args.config), args.audio, args.sr, args.block)
+        config = _control_overrides(load_config(args.config), args)
+        return serve(config, args.audio, args.sr, args.block)
     if args.command == "render":
         from .render import apply_overrides, render_file
 

@@ -6,6 +6,7 @@ import itertools
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -117,6 +118,19 @@ def write_rig(folder: Path, text: str, name: str = "rig.toml") -> Path:
     path = folder / name
     path.write_text(text)
     return path
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A port nothing on 127.0.0.1 uses right now (UDP by default)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_args() -> list[str]:
+    """Arguments that keep a test daemon on loopback, on ports of its own."""
+    return ["--listen", "127.0.0.1", "--osc-port", str(free_port()),
+            "--oscquery-port", str(free_port(socket.SOCK_STREAM))]
 
 
 def neuralrig_exe() -> str:

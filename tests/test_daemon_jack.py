@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import neuralrig_exe, run_cli, write_rig
+from conftest import neuralrig_exe, run_cli, serve_args, write_rig
 
 pytestmark = pytest.mark.jack
 
@@ -21,7 +21,10 @@ class Daemon:
     """`neuralrig serve` in a subprocess, with its log collected."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([neuralrig_exe(), "serve", *args], stdin=subprocess.DEVNULL,
+        self.args = [*args, *serve_args()]
+        self.osc_port = int(self.args[self.args.index("--osc-port") + 1])
+        self.proc = subprocess.Popen([neuralrig_exe(), "serve", *self.args],
+                                     stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -296,3 +299,22 @@ def _assert_live_matches_offline(jack_server, rig: Path, declared_latency: bool 
     assert worst <= 1e-4, (f"live output differs from the offline render by {worst} "
                            f"({count} samples, first at {first_wrong}; xruns at {xruns_at})")
     return daemon.lines
+
+
+def test_the_live_daemon_answers_osc_and_stops_cleanly_with_it(jack_server) -> None:
+    from test_osc import Client
+
+    daemon = Daemon("--audio", "jack")
+    client = Client(daemon.osc_port)
+    try:
+        daemon.wait_for("OSC listening on udp 127.0.0.1")
+        client.send("/rig/level/gain", -6.0)
+        assert client.ask("/rig/level/gain/get") == [pytest.approx(-6.0)]
+        params = client.ask("/status")
+        status = dict(zip(params[::2], params[1::2], strict=True))
+        assert status["backend"] == "jack" and status["state"] == "running"
+    finally:
+        client.close()
+        code = daemon.stop()
+    assert code == 0, "\n".join(daemon.lines)
+    assert not any("Traceback" in line for line in daemon.lines), "\n".join(daemon.lines)

@@ -186,7 +186,7 @@ def test_model_swap_and_its_errors(rig: Rig, client: Client) -> None:
     error = client.until("/error").params
     assert "not found" in error[1]
     client.send("/rig/delay/model", "identity")
-    assert "not a neural slot" in client.until("/error").params[1]
+    assert "no parameter 'model'" in client.until("/error").params[1]
     assert client.ask("/rig/drive/model/get") == ["tiny-lstm"]  # the rig kept its model
 
 

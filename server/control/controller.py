@@ -22,6 +22,7 @@ from ..config import RigConfig, SlotConfig
 from ..control_config import CCMapping, SwitchMapping
 from ..engine.engine import Engine
 from ..engine.params import ParamSpec
+from ..engine.processor import OptionSpec
 from ..engine.slot import split_settings
 from ..errors import ConfigError, NeuralrigError
 from .presets import PresetStore
@@ -31,6 +32,7 @@ log = logging.getLogger("neuralrig.control")
 # address, arguments, origin (the frontend or client that caused it, or None)
 Listener = Callable[[str, tuple[Any, ...], object], None]
 MODEL_NAME_FORBIDDEN = ("/", "\\", "\x00")
+FILE_OPTIONS = ("model", "ir")  # options naming a file in the model/impulse folders
 
 
 class ControlError(NeuralrigError):
@@ -50,6 +52,14 @@ class SlotView:
     mix: float
     accepts_notes: bool = False
     latency_samples: int = 0
+    option_specs: dict[str, OptionSpec] = field(default_factory=dict)
+
+    def option(self, name: str) -> Any:
+        """An option's value: as configured, else the processor's default."""
+        if name in self.options:
+            return self.options[name]
+        spec = self.option_specs.get(name)
+        return spec.default if spec is not None else None
 
     def state(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "bypass": self.bypass, "mix": self.mix,
@@ -197,27 +207,39 @@ class RigController:
 
     def set_model(self, slot_id: str, name: str, origin: object = None) -> str:
         """Swap a neural slot's model (built off the audio thread, crossfaded in)."""
+        if self.slot(slot_id).type != "neural":
+            raise ControlError(f"slot '{slot_id}' is a {self.slot(slot_id).type}, "
+                               "not a neural slot")
+        return self.set_option(slot_id, "model", name, origin=origin)
+
+    def set_option(self, slot_id: str, option: str, value: Any, origin: object = None) -> Any:
+        """Change a build-time option (a model, an impulse response): the slot is rebuilt
+        off the audio thread and the rig crossfades to it; parameters keep their values."""
         view = self.slot(slot_id)
-        if view.type != "neural":
-            raise ControlError(f"slot '{slot_id}' is a {view.type}, not a neural slot")
-        if (not isinstance(name, str) or not name or name.startswith(".")
-                or any(c in name for c in MODEL_NAME_FORBIDDEN)):
-            raise ControlError(f"model name {name!r} not allowed: give a file name from the "
-                               "model folders, without path separators")
+        spec = view.option_specs.get(option)
+        if spec is None:
+            known = ", ".join(view.option_specs) or "none"
+            raise ControlError(f"slot '{slot_id}' has no option '{option}' (options: {known})")
+        value = _option_value(spec.kind, value, f"{slot_id}.{option}")
+        if option in FILE_OPTIONS and (not value or value.startswith(".")
+                                       or any(c in value for c in MODEL_NAME_FORBIDDEN)):
+            raise ControlError(f"{option} name {value!r} not allowed: give a file name from "
+                               "the configured folders, without path separators")
         with self._lock:
             kept = dict(view.values)
             slots = tuple(
-                replace(s, settings={**view.options, "model": name}, bypass=view.bypass,
+                replace(s, settings={**view.options, option: value}, bypass=view.bypass,
                         mix=view.mix) if s.id == slot_id else self._slot_config(s.id)
                 for s in self.config.slots)
             self._swap(replace(self.config, slots=slots))
             new = self.slot(slot_id)
-            for param, value in kept.items():  # knobs the new model shares keep their place
+            for param, old in kept.items():  # knobs the new build shares keep their place
                 if param in new.specs:
-                    self.engine.set_param(slot_id, param, new.specs[param].clamp(value))
-                    new.values[param] = new.specs[param].clamp(value)
-        self._notify(f"/rig/{slot_id}/model", (name,), origin)
-        return name
+                    value_now = new.specs[param].clamp(old)
+                    self.engine.set_param(slot_id, param, value_now)
+                    new.values[param] = value_now
+        self._notify(f"/rig/{slot_id}/{option}", (_osc_value(value),), origin)
+        return value
 
     # -- presets -----------------------------------------------------------
     def preset_names(self) -> list[str]:
@@ -310,7 +332,8 @@ class RigController:
                 specs={p.name: p for p in processor.params}, values=dict(instance.values),
                 bypass=instance.bypass, mix=instance.mix,
                 accepts_notes=callable(getattr(processor, "note", None)),
-                latency_samples=instance.latency_samples)
+                latency_samples=instance.latency_samples,
+                option_specs={o.name: o for o in processor.options})
         self._slots = slots
 
     def _slot_config(self, slot_id: str) -> SlotConfig:
@@ -326,6 +349,23 @@ class RigController:
         table["bypass"] = view.bypass
         table["mix"] = view.mix
         return table
+
+
+def _option_value(kind: type, value: Any, name: str) -> Any:
+    """An OSC argument as an option of type ``kind`` (OSC has no booleans in 1.0: 0/1)."""
+    if kind is bool and isinstance(value, (bool, int)) and value in (0, 1):
+        return bool(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _finite(value, name)
+    if kind is str and isinstance(value, str):
+        return value
+    raise ControlError(f"{name} must be {kind.__name__}, got {type(value).__name__}")
+
+
+def _osc_value(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
 
 
 def _finite(value: Any, name: str) -> float:

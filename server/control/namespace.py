@@ -11,9 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .controller import RigController
+from .controller import RigController, SlotView
 
 READ, WRITE = 1, 2  # OSCQuery ACCESS bits
+OPTION_TYPES = {str: "s", bool: "i", int: "i", float: "f"}
+
+
+def option_value(view: SlotView, name: str) -> Any:
+    """An option as OSC sends it: booleans as 0/1, unset (None) as an empty string."""
+    value = view.option(name)
+    if value is None:
+        return ""
+    return int(value) if isinstance(value, bool) else value
 
 
 @dataclass(frozen=True)
@@ -75,9 +84,11 @@ def slot_entries(controller: RigController, slot_id: str) -> list[Entry]:
         Entry(f"{base}/get", "", f"every parameter of {slot_id}", access=WRITE,
               reply=f"a bundle: each {base}/... address with its value"),
     ]
-    if view.type == "neural":
-        out.append(Entry(f"{base}/model", "s", "model file name from the model folders",
-                         value=lambda: (str(view.options.get("model", "")),)))
+    for option in view.option_specs.values():
+        out.append(Entry(f"{base}/{option.name}", OPTION_TYPES[option.kind],
+                         f"{option.description or option.name} (rebuilds the slot, "
+                         "crossfaded)",
+                         value=lambda o=option.name: (option_value(view, o),)))
     if view.accepts_notes:
         out.append(Entry(f"{base}/note", "ii", "note number, velocity (0 = off)",
                          access=WRITE))

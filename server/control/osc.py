@@ -27,6 +27,7 @@ from pythonosc.parsing import osc_types
 from ..control_config import OscSettings
 from ..errors import NeuralrigError
 from .controller import ControlError, RigController
+from .namespace import option_value
 
 log = logging.getLogger("neuralrig.osc")
 
@@ -234,19 +235,28 @@ class OscFrontend:
             c.set_bypass(slot_id, _flag(args, address), at=at, origin=sender)
         elif rest == ["mix"]:
             c.set_mix(slot_id, _number(args, address), at=at, origin=sender)
-        elif rest == ["model"]:
-            c.set_model(slot_id, _string(args, address), origin=sender)
+        elif len(rest) == 1 and rest[0] in view.option_specs:
+            if len(args) != 1:
+                raise ControlError(f"{address} takes one argument")
+            if rest[0] == "model":
+                c.set_model(slot_id, args[0], origin=sender)
+            else:
+                c.set_option(slot_id, rest[0], args[0], origin=sender)
         elif rest == ["note"]:
             note, velocity = _ints(args, 2, address)
             c.note(slot_id, note, velocity, origin=sender)
-        elif len(rest) == 2 and rest[1] == "get" and rest[0] in ("bypass", "mix", "model"):
+        elif len(rest) == 2 and rest[1] == "get" and rest[0] in ("bypass", "mix"):
             self._no_args(args, address)
-            value = {"bypass": int(view.bypass), "mix": view.mix,
-                     "model": str(view.options.get("model", ""))}[rest[0]]
-            self._reply(sender, f"{base}/{rest[0]}", value)
+            self._reply(sender, f"{base}/{rest[0]}",
+                        int(view.bypass) if rest[0] == "bypass" else view.mix)
+        elif len(rest) == 2 and rest[1] == "get" and rest[0] in view.option_specs:
+            self._no_args(args, address)
+            self._reply(sender, f"{base}/{rest[0]}", option_value(view, rest[0]))
         elif len(rest) == 1:
+            c.spec(slot_id, rest[0])  # an unknown name is the first thing to report
             c.set_param(slot_id, rest[0], _number(args, address), at=at, origin=sender)
         elif len(rest) == 2 and rest[1] == "norm":
+            c.spec(slot_id, rest[0])
             c.set_param(slot_id, rest[0], _number(args, address), norm=True, at=at,
                         origin=sender)
         elif len(rest) == 2 and rest[1] == "get":
@@ -286,8 +296,8 @@ class OscFrontend:
             self._send(target, f"{base}/{name}", value)
         self._send(target, f"{base}/bypass", int(view.bypass))
         self._send(target, f"{base}/mix", view.mix)
-        if view.type == "neural":
-            self._send(target, f"{base}/model", str(view.options.get("model", "")))
+        for option in view.option_specs:
+            self._send(target, f"{base}/{option}", option_value(view, option))
 
     def _send_rig(self, sender: Address) -> None:
         self._send_rig_to(self._reply_to(sender))

@@ -27,3 +27,13 @@ def test_every_command_is_documented() -> None:
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for name in commands:
         assert f"neuralrig {name}" in README
+
+
+def test_every_osc_address_is_in_the_address_table() -> None:
+    from neuralrig.server.control.namespace import GLOBAL_ADDRESSES
+
+    for address, *_ in GLOBAL_ADDRESSES:
+        assert f"| `{address}` |" in README, f"{address} missing from the OSC table"
+    for pattern in ("/rig/<slot>/<param>", "/rig/<slot>/<param>/norm", "/rig/<slot>/bypass",
+                    "/rig/<slot>/mix", "/rig/<slot>/<option>", "/rig/<slot>/get", "/error"):
+        assert f"| `{pattern}` |" in README, f"{pattern} missing from the OSC table"

@@ -92,6 +92,7 @@ def run_doctor(config: RigConfig, out=print) -> int:
         settings = ", ".join(f"{k}={v}" for k, v in slot.settings.items())
         out(f"  slot {slot.id}: {slot.type}{state} mix={slot.mix:g} {settings}")
     problems += _check_rig(config, out)
+    _control(config, out)
 
     out("\nModels")
     from neuralrig.models.builtin import BUILTIN_MODELS
@@ -106,6 +107,26 @@ def run_doctor(config: RigConfig, out=print) -> int:
             problems += _check_model(path, out)
     out("\n" + ("no problems found" if not problems else f"{problems} problem(s) found"))
     return 0 if not problems else 1
+
+
+def _control(config: RigConfig, out: Callable[[str], None]) -> None:
+    """What `serve` will listen on and advertise, and the presets it can load."""
+    control = config.control
+    osc = control.osc
+    out("\nControl")
+    query = f"http port {control.oscquery_port}" if control.oscquery_port else "off"
+    out(f"  OSC: {'udp ' + osc.host + ':' + str(osc.port) if osc.port else 'off'}"
+        f"{', replies to port ' + str(osc.reply_port) if osc.reply_port else ''}; "
+        f"OSCQuery: {query}")
+    disc = control.discovery
+    out(f"  zeroconf: {'off' if not disc.enabled else repr(disc.name or 'neuralrig on <host>')}"
+        f"{' on ' + ', '.join(disc.interfaces) if disc.enabled and disc.interfaces else ''}")
+    midi = control.midi
+    out(f"  MIDI: {'off' if not midi.enabled else midi.api + ' port ' + repr(midi.port_name)}"
+        f", {len(midi.cc)} CC mapping(s), {len(midi.switches)} footswitch(es)")
+    folder = config.preset_dir
+    names = sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+    out(f"  presets: {folder} ({len(names)}){': ' + ', '.join(names) if names else ''}")
 
 
 def _check_model(path: Path, out: Callable[[str], None]) -> int:

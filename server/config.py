@@ -164,7 +164,21 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
         source=source,
     )
     validate_engine(config)
+    _check_mapped_slots(config)
     return config
+
+
+def _check_mapped_slots(config: RigConfig) -> None:
+    """MIDI mappings must name slots of this rig (their parameters are checked at build)."""
+    ids = {s.id for s in config.slots}
+    midi = config.control.midi
+    for kind, mappings in (("midi.cc", midi.cc), ("midi.switch", midi.switches)):
+        for mapping in mappings:
+            if mapping.slot not in ids:
+                raise ConfigError(
+                    f"{config.source}: [[{kind}]] for cc {mapping.cc} names slot "
+                    f"'{mapping.slot}', which is not in the rig (slots: "
+                    f"{', '.join(sorted(ids)) or 'none'})")
 
 
 def validate_engine(config: RigConfig) -> None:

@@ -117,6 +117,7 @@ TRANSPARENT: dict[str, dict[str, float]] = {
     "phaser": {"balance": 0.0},
     "delay": {"balance": 0.0},
     "reverb": {"balance": 0.0},
+    "synth": {},  # no notes playing: the input passes through
 }
 
 
@@ -154,7 +155,7 @@ def test_transparent_table_covers_every_processor() -> None:
 
 # The sides of these are processed alike, so either channel equals a mono render.
 SYMMETRIC = {"gain", "gate", "eq", "tone", "compressor", "overdrive", "delay", "reverb",
-             "cabinet"}
+             "cabinet", "synth"}
 
 
 @pytest.mark.parametrize("kind", CLASSIC)

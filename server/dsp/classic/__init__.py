@@ -11,5 +11,6 @@ from . import (  # noqa: F401
     overdrive,
     phaser,
     reverb,
+    synth,
     tone,
 )

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from neuralrig.models.capture.scales import STANDARD_SCALES
-from neuralrig.models.training.choices import ARCHITECTURES, SIZES
+from neuralrig.models.training.choices import ARCHITECTURES, LOSSES, SIZES
 
 from . import __version__
 from .errors import NeuralrigError
@@ -189,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     trainer.add_argument("--resume", action="store_true",
                          help="continue the interrupted run checkpointed beside the output")
     trainer.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    trainer.add_argument("--loss", choices=LOSSES, default="pre",
+                         help="pre: NAM's pre-emphasised ESR (default); balanced: per-example "
+                         "ESR, pre-emphasised plus plain, which weighs dark or quiet knob "
+                         "settings as much as bright ones")
     trainer.add_argument("--init", metavar="MODEL.safetensors", default="",
                          help="start from this model's weights (same --arch and --size): "
                          "fine-tune it on new or more captures")
@@ -279,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
         options = TrainOptions(arch=args.arch, size=args.size, epochs=args.epochs,
                                steps=args.steps or 0, batch=args.batch or 0, lr=args.lr or 0.0,
                                patience=args.patience, seed=args.seed, device=args.device,
-                               threads=args.threads or 0, init=args.init)
+                               threads=args.threads or 0, init=args.init, loss=args.loss)
         captures = load_captures(args.dry, args.wet, args.pairs)
         _interrupt_on_signals()
         _, report = run_training(captures, args.output, options, resume=args.resume,

@@ -54,3 +54,18 @@ def test_effect_loss_trains_a_gain_towards_the_target() -> None:
         first = loss.item() if first is None else first
     assert loss.item() < 0.05 * first
     assert gain.item() == pytest.approx(0.3, abs=0.02)
+
+
+def test_balanced_loss_weighs_a_quiet_dark_example_as_much_as_a_loud_bright_one() -> None:
+    bright, dark = _tone(3000.0), 0.1 * _tone(100.0)
+    target = torch.stack([bright, dark])
+    # The same 10% relative error on each example.
+    pred_dark_wrong = torch.stack([bright, 1.1 * dark])
+    pred_bright_wrong = torch.stack([1.1 * bright, dark])
+    pre, balanced = EffectLoss(mrstft_weight=0.0), EffectLoss(mrstft_weight=0.0, balanced=True)
+    # Batch-wide pre-emphasised ESR all but ignores the dark example's error ...
+    assert pre(pred_dark_wrong, target) < 0.01 * pre(pred_bright_wrong, target)
+    # ... the balanced loss sees each example's relative error alike.
+    assert balanced(pred_dark_wrong, target).item() == pytest.approx(
+        balanced(pred_bright_wrong, target).item(), rel=1e-3)
+    assert balanced(target, target).item() == pytest.approx(0.0, abs=1e-9)

@@ -2,3 +2,6 @@
 
 ARCHITECTURES = ("lstm", "gru", "wavenet", "tcn", "stn", "lactose")
 SIZES = ("nano", "feather", "lite", "standard")
+# "pre": NAM's batch-wide pre-emphasised ESR; "balanced": per-example ESR, pre-emphasised
+# plus plain (see losses.EffectLoss), for knob-conditioned captures with dark settings.
+LOSSES = ("pre", "balanced")

@@ -69,6 +69,7 @@ class TrainOptions:
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads; 0: every core
     mrstft_weight: float = 2e-4
+    loss: str = "pre"  # pre | balanced (see losses.EffectLoss)
     init: str = ""  # a neuralrig model of the same architecture to start from
 
 
@@ -108,7 +109,7 @@ def _fingerprint(captures: CaptureSet, options: TrainOptions) -> dict[str, Any]:
     return {"arch": options.arch, "size": options.size,
             "controls": [c.name for c in captures.controls],
             "sources": list(captures.sources), "sample_rate": captures.sample_rate,
-            "init": options.init}
+            "init": options.init, "loss": options.loss}
 
 
 def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
@@ -184,7 +185,8 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
     steps = options.steps or max(1, min(200, sampler.train_samples // (batch * recipe.segment)))
     optimiser = torch.optim.Adam(recipe.net.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=2)
-    loss_fn = EffectLoss(options.mrstft_weight, skip=recipe.warmup)
+    loss_fn = EffectLoss(options.mrstft_weight, skip=recipe.warmup,
+                         balanced=options.loss == "balanced")
     ckpt = checkpoint_path(model_path)
     fingerprint = _fingerprint(captures, options)
     history: list[dict[str, float]] = []

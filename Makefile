@@ -28,8 +28,9 @@ ifeq ($(ARCH),aarch64)
 DEPS_PKGS += portaudio19-dev libportmidi-dev liblo-dev libsndfile1-dev libjack-jackd2-dev \
              libasound2-dev python3-dev build-essential
 endif
-# Tests only: systemd-analyze, systemd-sysusers and systemd-tmpfiles.
-TEST_PKGS := systemd
+# Tests only: systemd-analyze, systemd-sysusers and systemd-tmpfiles; pd (puredata-core) runs
+# the Pure Data example against a daemon (tests/test_examples.py).
+TEST_PKGS := systemd puredata-core
 
 # torch first, so `pip install .` finds it satisfied: 2.13.0 is the pinned CPU build on
 # x86_64 (an unpinned torch from the registry pulls GBs of CUDA); aarch64 wheels are CPU.

@@ -1,0 +1,275 @@
+"""The example clients in examples/ (TouchOSC, Pure Data, Max) against the daemon's namespace.
+
+Every OSC address a client sends to must exist for the shipped default rig, its
+faders must span 0..1 on the /norm addresses, and the ranges it uses to map the
+daemon's echoes back to 0..1 must be the parameters' own. The Pure Data patch
+also runs for real (pd -nogui) against a daemon on loopback: its sliders change
+the rig, and the rig's changes and meters come back to it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from neuralrig.server.audio.offline import OfflineBackend
+from neuralrig.server.config import load_config
+from neuralrig.server.control import namespace
+from neuralrig.server.control.controller import RigController
+from neuralrig.server.control.osc import OscFrontend
+from neuralrig.server.control_config import OscSettings
+from neuralrig.server.engine.engine import Engine
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+sys.path.insert(0, str(EXAMPLES))
+
+import default_rig  # noqa: E402
+
+# What the daemon sends that is not an address of its own namespace: replies and
+# subscription traffic (server/control/osc.py).
+REPLIES = {"/subscribed", "/unsubscribed", "/error", "/preset/loaded", "/preset/saved",
+           "/preset/list", "/rig/slots", "/status"}
+
+
+@dataclass
+class Daemon:
+    engine: Engine
+    controller: RigController
+    osc: OscFrontend
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The shipped default rig on the offline engine, with OSC on an ephemeral loopback port."""
+    config = replace(load_config(), preset_dir=tmp_path_factory.mktemp("presets"))
+    engine = Engine(OfflineBackend(), config)
+    engine.start()
+    controller = RigController(engine)
+    osc = OscFrontend(controller, OscSettings(port=0, host="127.0.0.1"))
+    osc.start()
+    try:
+        yield Daemon(engine, controller, osc)
+    finally:
+        osc.stop()
+        engine.stop()
+
+
+@pytest.fixture(scope="module")
+def entries(daemon: Daemon) -> dict[str, namespace.Entry]:
+    return {entry.address: entry for entry in namespace.entries(daemon.controller)}
+
+
+def known(address: str, entries: dict[str, namespace.Entry]) -> bool:
+    if address in entries or address in REPLIES:
+        return True
+    meter = re.fullmatch(r"/meter/(\w+)", address)
+    return bool(meter) and meter.group(1) in ("input", "output", *default_rig.SLOTS)
+
+
+# -- the shared control table ---------------------------------------------------------------
+
+
+def test_the_control_table_matches_the_default_rig(daemon: Daemon, entries) -> None:
+    assert tuple(daemon.controller.slot_ids()) == default_rig.SLOTS
+    for fader in default_rig.FADERS:
+        spec = daemon.controller.spec(fader.slot, fader.param)
+        assert (fader.minimum, fader.maximum, fader.curve, fader.unit) == (
+            spec.minimum, spec.maximum, spec.curve, spec.unit), fader
+        norm = entries[fader.norm_address]
+        assert (norm.minimum, norm.maximum, norm.types) == (0.0, 1.0, "f")
+        assert entries[fader.address].types == "f"
+    for slot in default_rig.SLOTS:
+        assert entries[f"/rig/{slot}/bypass"].types == "i"
+
+
+# -- Pure Data -------------------------------------------------------------------------------
+
+PD_PATCH = EXAMPLES / "puredata" / "neuralrig.pd"
+
+
+def pd_objects(path: Path) -> list[str]:
+    """The text of every object box of a Pd file (all canvases)."""
+    text = path.read_text(encoding="utf-8")
+    records = re.split(r"(?<!\\);\n", text)
+    return [r.split(" ", 4)[4] for r in records if r.startswith("#X obj ")]
+
+
+def pd_addresses(path: Path) -> list[str]:
+    out = []
+    for box in pd_objects(path):
+        words = box.split()
+        if words[0] == "oscformat":
+            if words[1:2] == ["-f"]:
+                words = words[2:]
+            out.append("/" + "/".join(words[1:]))
+    return out
+
+
+def test_every_address_the_pd_patch_sends_exists(entries) -> None:
+    addresses = pd_addresses(PD_PATCH)
+    assert "/subscribe" in addresses
+    for fader in default_rig.FADERS:
+        assert fader.norm_address in addresses
+    for slot in default_rig.SLOTS:
+        assert f"/rig/{slot}/bypass" in addresses
+    unknown = [a for a in addresses if not known(a, entries)]
+    assert not unknown, f"the Pd patch sends to addresses the daemon lacks: {unknown}"
+
+
+def test_the_pd_patch_is_what_its_generator_writes(tmp_path: Path) -> None:
+    generated = _run_generator(EXAMPLES / "puredata" / "make_patch.py", tmp_path,
+                               "neuralrig.pd")
+    assert generated.read_bytes() == PD_PATCH.read_bytes(), "run make_patch.py again"
+
+
+def _run_generator(script: Path, tmp_path: Path, name: str) -> Path:
+    """Run a generator on a copy of its folder (so the repository stays untouched)."""
+    shutil.copy(EXAMPLES / "default_rig.py", tmp_path / "default_rig.py")
+    folder = tmp_path / script.parent.name
+    folder.mkdir()
+    shutil.copy(script, folder / script.name)
+    subprocess.run([sys.executable, str(folder / script.name)], check=True,
+                   capture_output=True, timeout=60)
+    return folder / name
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Opens the example as an abstraction pointed at the test daemon. Once the daemon
+# answers the first /subscribe, it moves three controls and saves a preset; it prints
+# what the daemon sends back. It quits by itself after a while if the test never ends it.
+HARNESS = """#N canvas 0 0 700 400 12;
+#X obj 10 10 neuralrig 127.0.0.1 {daemon} {listen};
+#X obj 10 50 r nr-subscribed;
+#X obj 10 80 spigot 1;
+#X obj 10 110 t b b;
+#X msg 60 140 0;
+#X msg 10 170 \\; nr-drive-drive-set 0.8 \\; nr-delay-time-set 0.5
+\\; nr-reverb-bypass-set 1 \\; nr-preset save p1;
+#X obj 300 50 r nr-delay-time-value;
+#X obj 300 80 print test-delay-time-value;
+#X obj 300 120 r nr-delay-time-set;
+#X obj 300 150 print test-delay-time-set;
+#X obj 300 190 r nr-meter-output;
+#X obj 300 220 print test-meter-output;
+#X obj 500 50 loadbang;
+#X obj 500 80 del 60000;
+#X msg 500 110 \\; pd quit;
+#X obj 300 260 r nr-gate-bypass-set;
+#X obj 300 290 print test-gate-bypass-set;
+#X connect 1 0 2 0;
+#X connect 2 0 3 0;
+#X connect 3 0 5 0;
+#X connect 3 1 4 0;
+#X connect 4 0 2 1;
+#X connect 6 0 7 0;
+#X connect 8 0 9 0;
+#X connect 10 0 11 0;
+#X connect 12 0 13 0;
+#X connect 13 0 14 0;
+#X connect 15 0 16 0;
+"""
+
+
+class PureData:
+    """pd -nogui running a patch, its printout (stderr) collected line by line."""
+
+    def __init__(self, patch: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            ["pd", "-nogui", "-noaudio", "-nomidi", "-stderr", *args, "-open", str(patch)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    def printed(self, prefix: str) -> list[str]:
+        """The arguments of every `print prefix` line so far."""
+        return [line.split(":", 1)[1].strip() for line in list(self.lines)
+                if line.startswith(prefix + ":")]
+
+    def wait_for(self, prefix: str, test=lambda args: True, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for args in self.printed(prefix):
+                if test(args):
+                    return args
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"pd never printed {prefix!r}:\n" + "\n".join(self.lines))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=2)
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+@pytest.mark.skipif(shutil.which("pd") is None, reason="Pure Data (puredata-core) is not installed")
+def test_pure_data_drives_the_daemon_and_follows_it(daemon: Daemon, tmp_path: Path) -> None:
+    c = daemon.controller
+    harness = tmp_path / "harness.pd"
+    harness.write_text(HARNESS.format(daemon=daemon.osc.port, listen=free_udp_port()))
+    pd = PureData(harness, "-path", str(PD_PATCH.parent))
+    try:
+        # Subscribed: the daemon answered on the patch's listening port, and sent the rig's
+        # state, which set the slider (350 ms on the 1..2000 ms log curve).
+        assert float(pd.wait_for("neuralrig-subscribed")) == 30.0
+        time_spec = c.spec("delay", "time")
+        first = pd.wait_for("test-delay-time-set", lambda a: a.startswith("set"))
+        assert float(first.split()[1]) == pytest.approx(time_spec.to_norm(350.0), abs=1e-5)
+        # The harness moved sliders and a toggle: the patch sent them as /norm and /bypass.
+        assert wait_until(lambda: c.value("drive", "drive") == pytest.approx(0.8, abs=1e-6))
+        assert wait_until(lambda: c.value("delay", "time") == pytest.approx(
+            time_spec.from_norm(0.5), rel=1e-5))  # the log curve: sqrt(1 * 2000) ms
+        assert wait_until(lambda: c.slot("reverb").bypass)
+        assert wait_until(lambda: "p1" in c.preset_names())
+        # The daemon's own changes come back: the value in ms, and the slider at its
+        # 0..1 position on the log curve.
+        c.set_param("delay", "time", 700.0)
+        pd.wait_for("test-delay-time-value", lambda a: float(a) == pytest.approx(700.0))
+        norm = time_spec.to_norm(700.0)
+        pd.wait_for("test-delay-time-set",
+                    lambda a: a.startswith("set") and abs(float(a.split()[1]) - norm) < 1e-5)
+        c.set_bypass("gate", True)
+        pd.wait_for("test-gate-bypass-set", lambda a: a == "set 1")
+        # Meters arrive at 10 Hz without being asked for.
+        pd.wait_for("test-meter-output", lambda a: math.isfinite(float(a)))
+        assert not pd.printed("neuralrig-error"), pd.lines
+        assert daemon.osc.errors == 0
+    finally:
+        pd.stop()

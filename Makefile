@@ -29,8 +29,9 @@ DEPS_PKGS += portaudio19-dev libportmidi-dev liblo-dev libsndfile1-dev libjack-j
              libasound2-dev python3-dev build-essential
 endif
 # Tests only: systemd-analyze, systemd-sysusers and systemd-tmpfiles; pd (puredata-core) runs
-# the Pure Data example against a daemon (tests/test_examples.py).
-TEST_PKGS := systemd puredata-core
+# the Pure Data example against a daemon, lua5.4 the TouchOSC layout's script
+# (tests/test_examples.py).
+TEST_PKGS := systemd puredata-core lua5.4
 
 # torch first, so `pip install .` finds it satisfied: 2.13.0 is the pinned CPU build on
 # x86_64 (an unpinned torch from the registry pulls GBs of CUDA); aarch64 wheels are CPU.

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -91,6 +93,150 @@ def test_the_control_table_matches_the_default_rig(daemon: Daemon, entries) -> N
         assert entries[fader.address].types == "f"
     for slot in default_rig.SLOTS:
         assert entries[f"/rig/{slot}/bypass"].types == "i"
+
+
+# -- TouchOSC -------------------------------------------------------------------------------
+
+TOSC = EXAMPLES / "touchosc" / "neuralrig.tosc"
+
+
+def tosc_root() -> ET.Element:
+    """The layout's XML: a .tosc file is zlib-compressed XML under <lexml>."""
+    root = ET.fromstring(zlib.decompress(TOSC.read_bytes()))
+    assert root.tag == "lexml"
+    return root
+
+
+def tosc_property(node: ET.Element, key: str) -> str | None:
+    for prop in node.findall("properties/property"):
+        if prop.findtext("key") == key:
+            return prop.findtext("value")
+    return None
+
+
+@dataclass
+class ToscMessage:
+    control: str
+    path: str
+    send: bool
+    receive: bool
+    arguments: list[tuple[str, str, str, float, float]]  # type, conversion, value, min, max
+
+
+def tosc_messages() -> list[ToscMessage]:
+    out = []
+    for node in tosc_root().iter("node"):
+        for message in node.findall("messages/osc"):
+            path = "".join(p.findtext("value") or "" for p in message.findall("path/partial"))
+            args = [(p.findtext("type"), p.findtext("conversion"), p.findtext("value"),
+                     float(p.findtext("scaleMin")), float(p.findtext("scaleMax")))
+                    for p in message.findall("arguments/partial")]
+            out.append(ToscMessage(tosc_property(node, "name"), path,
+                                   message.findtext("send") == "1",
+                                   message.findtext("receive") == "1", args))
+    return out
+
+
+def test_every_address_of_the_touchosc_layout_exists_with_its_range(entries) -> None:
+    messages = tosc_messages()
+    unknown = [m.path for m in messages if not known(m.path, entries)]
+    assert not unknown, f"the TouchOSC layout uses addresses the daemon lacks: {unknown}"
+    by_control: dict[str, list[ToscMessage]] = {}
+    for m in messages:
+        by_control.setdefault(m.control, []).append(m)
+    for fader in default_rig.FADERS:
+        sends = [m for m in by_control[fader.name] if m.send]
+        receives = [m for m in by_control[fader.name] if m.receive]
+        # The fader's 0..1 goes to /norm unscaled.
+        assert [(m.path, m.arguments) for m in sends] == [
+            (fader.norm_address, [("VALUE", "FLOAT", "x", 0.0, 1.0)])]
+        entry = entries[fader.address]
+        if fader.curve == "linear":  # the echo, scaled over the parameter's own range
+            assert [(m.path, m.arguments) for m in receives] == [
+                (fader.address, [("VALUE", "FLOAT", "x", entry.minimum, entry.maximum)])]
+        else:  # mapped by the root script (tested below)
+            assert receives == []
+    for slot in default_rig.SLOTS:
+        [m] = by_control[f"{slot}-bypass"]
+        assert (m.path, m.send, m.receive) == (f"/rig/{slot}/bypass", True, True)
+        assert m.arguments == [("VALUE", "INTEGER", "x", 0.0, 1.0)]
+        assert entries[m.path].types == "i"
+    for name in default_rig.PRESETS:
+        for action in ("load", "save"):
+            [m] = by_control[f"preset-{action}-{name}"]
+            assert (m.path, m.arguments) == (f"/preset/{action}",
+                                              [("CONSTANT", "STRING", name, 0.0, 1.0)])
+            assert entries[m.path].types == "s"
+
+
+def test_the_touchosc_layout_is_what_its_generator_writes(tmp_path: Path) -> None:
+    generated = _run_generator(EXAMPLES / "touchosc" / "make_layout.py", tmp_path,
+                               "neuralrig.tosc")
+    assert generated.read_bytes() == TOSC.read_bytes(), "run make_layout.py again"
+
+
+# Runs the layout's root script in plain Lua with TouchOSC's functions stubbed:
+# controls are tables found by name, sendOSC records, getMillis is a variable.
+LUA_HARNESS = """
+local controls, sent, now = {}, {}, 0
+function getMillis() return now end
+function sendOSC(message) sent[#sent + 1] = message end
+self = {}
+function self:findByName(name, recursive)
+  controls[name] = controls[name] or {values = {}}
+  return controls[name]
+end
+dofile(arg[1])
+local function report(label)
+  local out = {}
+  for _, m in ipairs(sent) do
+    local args = {}
+    for _, a in ipairs(m[2]) do args[#args + 1] = a.tag .. ' ' .. tostring(a.value) end
+    out[#out + 1] = m[1] .. ' ' .. table.concat(args, ' ')
+  end
+  print(label .. '|' .. table.concat(out, ';'))
+  sent = {}
+end
+init(); report('init')
+now = 1000; update(); report('update-early')
+now = RENEW; update(); report('update-due')
+onReceiveOSC({'/rig/delay/time', {{tag = 'f', value = 700}}}, {true})
+print('delay-time|' .. controls['delay-time'].values.x)
+onReceiveOSC({'/meter/output', {{tag = 'f', value = -15}, {tag = 'f', value = -20}}}, {true})
+print('meter|' .. controls['meter-output'].values.x)
+onReceiveOSC({'/subscribed', {{tag = 'i', value = 30}}}, {true})
+print('status|' .. controls['status'].values.text)
+onReceiveOSC({'/preset/loaded', {{tag = 's', value = 'p2'}}}, {true}); report('loaded')
+print('status|' .. controls['status'].values.text)
+onReceiveOSC({'/error', {{tag = 's', value = '/x'}, {tag = 's', value = 'bad'}}}, {true})
+print('status|' .. controls['status'].values.text)
+"""
+
+
+@pytest.mark.skipif(shutil.which("lua5.4") is None, reason="lua5.4 is not installed")
+def test_the_touchosc_root_script_subscribes_and_maps_echoes(daemon: Daemon,
+                                                             tmp_path: Path) -> None:
+    root = tosc_root().find("node")
+    assert root is not None and root.get("type") == "GROUP"
+    script = tosc_property(root, "script")
+    assert script
+    (tmp_path / "root.lua").write_text(script)
+    renew = default_rig.RENEW_SECONDS * 1000
+    (tmp_path / "harness.lua").write_text(LUA_HARNESS.replace("RENEW", str(renew)))
+    run = subprocess.run(["lua5.4", str(tmp_path / "harness.lua"), str(tmp_path / "root.lua")],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    lines = [line.split("|", 1) for line in run.stdout.splitlines()]
+    subscribe = f"/subscribe i {default_rig.CLIENT_PORT}"
+    assert lines[0:3] == [["init", subscribe], ["update-early", ""], ["update-due", subscribe]]
+    spec = daemon.controller.spec("delay", "time")
+    assert lines[3][0] == "delay-time"
+    assert float(lines[3][1]) == pytest.approx(spec.to_norm(700.0), abs=1e-9)
+    assert lines[4] == ["meter", "0.75"]  # -15 dB on the -60..0 dB meter
+    assert lines[5][0] == "status" and "connected" in lines[5][1]
+    assert lines[6] == ["loaded", subscribe]  # a new preset: ask for every value again
+    assert lines[7] == ["status", "preset p2 loaded"]
+    assert lines[8] == ["status", "error: /x: bad"]
 
 
 # -- Pure Data -------------------------------------------------------------------------------

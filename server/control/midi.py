@@ -1,0 +1,301 @@
+"""The MIDI frontend: virtual ports, auto-connection to devices, and the MIDI thread.
+
+``MidiFrontend(controller, settings).start()`` opens a virtual input and a
+virtual output port named ``settings.port_name`` (the output through mido's
+rtmidi backend, the input through python-rtmidi itself so that unparsable MIDI
+is logged rather than dropped silently), on JACK MIDI (``api = "jack"``), ALSA
+sequencer (``"alsa"``) or, with ``"auto"``, JACK when a JACK server runs and
+ALSA otherwise. When the API cannot be used (no JACK server, no
+/dev/snd/seq, not compiled into python-rtmidi) it logs a warning and the
+daemon runs without MIDI.
+
+Connections. python-rtmidi cannot connect two arbitrary ports, but opening
+a numbered port makes RtMidi create a port of its own and connect it to that
+one. So every source port whose name matches a ``settings.connect`` pattern
+gets an input of its own (a JACK client or ALSA port named after
+``port_name``), and every destination port matching ``settings.feedback``
+gets an output that receives the parameter echoes. A background thread
+rescans about once a second: a device plugged in later is connected, and
+the input of a device that went away is closed (so replugging it works).
+Patterns are fnmatch patterns, matched without regard to case against the
+names python-rtmidi lists (JACK: ``client:port``; ALSA: ``client:port 20:0``).
+Our own ports (clients named ``port_name``, or ``port_name-NN`` as JACK
+renames duplicates) are never connected, and neither is ALSA's "Midi Through"
+unless a pattern names it (it would loop our echoes back as input).
+
+Threads. python-rtmidi calls input callbacks on the backend's thread (under
+JACK: the MIDI client's real-time process thread), so callbacks only queue
+the message; one "neuralrig-midi" thread takes them in order and applies them
+through ``MidiMapper`` (a preset load can take a while; it must not stall
+JACK's cycle). Nothing here raises into a callback: bad MIDI is logged at
+debug level and dropped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import queue
+import re
+import threading
+from typing import Any
+
+import mido
+
+from ..control_config import MidiSettings
+from .controller import RigController
+from .midi_map import MidiMapper
+
+log = logging.getLogger("neuralrig.midi")
+
+RESCAN_INTERVAL = 1.0  # seconds
+_BACKENDS = {"jack": "UNIX_JACK", "alsa": "LINUX_ALSA"}
+_PORT_LABEL = re.compile(r"[^A-Za-z0-9 ._()-]+")
+
+
+class MidiFrontend:
+    """MIDI in and out for a RigController; ``start()`` / ``stop()`` from the main thread."""
+
+    def __init__(self, controller: RigController, settings: MidiSettings,
+                 rescan_interval: float = RESCAN_INTERVAL) -> None:
+        self.controller = controller
+        self.settings = settings
+        self.rescan_interval = rescan_interval
+        self.api: str | None = None  # "jack" or "alsa" once running
+        self.mapper: MidiMapper | None = None
+        self._rtmidi: Any = None
+        self._rtapi: int | None = None
+        self._vin: Any = None
+        self._vout: Any = None
+        self._scan_in: Any = None
+        self._scan_out: Any = None
+        self._inputs: dict[str, Any] = {}  # source port name -> rtmidi.MidiIn
+        self._outputs: dict[str, Any] = {}  # destination port name -> rtmidi.MidiOut
+        self._failed: set[str] = set()  # ports that would not open (warned once)
+        self._lock = threading.RLock()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- life cycle ----------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.api is not None
+
+    def start(self) -> bool:
+        """Open the ports and start the threads; False (with a warning) if MIDI is unavailable."""
+        settings = self.settings
+        if not settings.enabled:
+            log.info("MIDI is off ([midi] enabled = false)")
+            return False
+        try:
+            import rtmidi
+        except ImportError:
+            log.warning("MIDI is off: python-rtmidi is not installed")
+            return False
+        api = self._choose_api()
+        rtapi = rtmidi.API_UNIX_JACK if api == "jack" else rtmidi.API_LINUX_ALSA
+        if rtapi not in rtmidi.get_compiled_api():
+            log.warning("MIDI is off: python-rtmidi was built without %s support",
+                        api.upper())
+            return False
+        self._rtmidi, self._rtapi = rtmidi, rtapi
+        name = settings.port_name
+        try:
+            # The input is rtmidi's own: mido's input callback drops a message it cannot
+            # parse without a word, and bad MIDI should leave a debug line.
+            self._vin = rtmidi.MidiIn(rtapi, name)
+            self._vin.ignore_types(sysex=False, timing=True, active_sense=True)
+            self._vin.set_callback(self._on_raw)
+            self._vin.open_virtual_port(name)
+            backend = mido.Backend(f"mido.backends.rtmidi/{_BACKENDS[api]}", load=True)
+            self._vout = backend.open_output(name, virtual=True, client_name=name)
+            self._scan_in = rtmidi.MidiIn(rtapi, name)
+            self._scan_out = rtmidi.MidiOut(rtapi, name)
+        except Exception as exc:  # rtmidi raises SystemError (an OSError) and others
+            log.warning("MIDI is off: cannot open %s MIDI ports: %s", api.upper(), exc)
+            self._close_ports()
+            return False
+        self.api = api
+        self.mapper = MidiMapper(self.controller, settings, send=self._send)
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=self._dispatch_loop, name="neuralrig-midi", daemon=True),
+            threading.Thread(target=self._scan_loop, name="neuralrig-midi-scan", daemon=True),
+        ]
+        self._rescan()  # devices present now are connected before start() returns
+        for thread in self._threads:
+            thread.start()
+        log.info("MIDI on %s: ports '%s' (in and out); connecting %s; echoes to %s",
+                 api.upper(), name, _patterns(settings.connect), _patterns(settings.feedback))
+        return True
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self._stop.set()
+        self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5.0)
+        self._threads = []
+        if self.mapper is not None:
+            self.mapper.close()
+        self._close_ports()
+        self.api = None
+
+    def _choose_api(self) -> str:
+        if self.settings.api != "auto":
+            return self.settings.api
+        from ..audio.jack_client import server_running
+
+        return "jack" if server_running() else "alsa"
+
+    # -- status ----------------------------------------------------------------
+    def inputs(self) -> list[str]:
+        """Source ports connected to us right now (besides whatever connects to our port)."""
+        with self._lock:
+            return sorted(self._inputs)
+
+    def outputs(self) -> list[str]:
+        """Destination ports that receive our echoes (besides our own output port)."""
+        with self._lock:
+            return sorted(self._outputs)
+
+    # -- input -----------------------------------------------------------------
+    def _on_raw(self, event: Any, data: Any = None) -> None:
+        """rtmidi callback (a backend thread): queue only."""
+        self._queue.put(event[0])
+
+    def _dispatch_loop(self) -> None:
+        mapper = self.mapper
+        assert mapper is not None
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            try:
+                mapper.handle_bytes(item)
+            except Exception:  # the mapper never raises; this is the last guard
+                log.exception("MIDI message %r failed", item)
+
+    # -- output ----------------------------------------------------------------
+    def _send(self, message: mido.Message) -> None:
+        data = message.bytes()
+        with self._lock:
+            targets = [self._vout, *self._outputs.values()] if self._vout is not None else []
+            for index, target in enumerate(targets):
+                try:
+                    if index == 0:
+                        target.send(message)
+                    else:
+                        target.send_message(data)
+                except Exception as exc:
+                    log.debug("MIDI send %s failed: %s", message, exc)
+
+    # -- connections -------------------------------------------------------------
+    def _scan_loop(self) -> None:
+        while not self._stop.wait(self.rescan_interval):
+            try:
+                self._rescan()
+            except Exception:
+                log.exception("MIDI port scan failed")
+
+    def _rescan(self) -> None:
+        with self._lock:
+            if self._scan_in is None:
+                return
+            sources = self._scan_in.get_ports()
+            destinations = self._scan_out.get_ports()
+            self._sync(self._inputs, sources, self.settings.connect, self._open_input, "from")
+            added = self._sync(self._outputs, destinations, self.settings.feedback,
+                               self._open_output, "to")
+        if added and self.mapper is not None:
+            self.mapper.send_all()  # a new controller shows the rig as it is
+
+    def _sync(self, opened: dict[str, Any], present: list[str], patterns: tuple[str, ...],
+              opener: Any, direction: str) -> bool:
+        wanted = {name for name in present if self._wanted(name, patterns)}
+        for name in [n for n in opened if n not in wanted]:
+            log.info("MIDI: %s '%s' gone", "input" if direction == "from" else "output", name)
+            _close_rt(opened.pop(name))
+        self._failed &= set(present)
+        added = False
+        for name in sorted(wanted - set(opened) - self._failed):
+            try:
+                opened[name] = opener(name)
+            except Exception as exc:
+                self._failed.add(name)
+                log.warning("MIDI: cannot connect %s '%s': %s", direction, name, exc)
+                continue
+            added = True
+            log.info("MIDI: connected %s '%s'", direction, name)
+        return added
+
+    def _wanted(self, name: str, patterns: tuple[str, ...]) -> bool:
+        client = name.split(":", 1)[0]
+        if re.fullmatch(re.escape(self.settings.port_name) + r"(-\d+)?", client):
+            return False  # our own ports: a loop
+        lowered = name.lower()
+        matching = [p for p in patterns if fnmatch.fnmatchcase(lowered, p.lower())]
+        if not matching:
+            return False
+        if "midi through" in lowered:
+            return any("through" in p.lower() for p in matching)
+        return True
+
+    def _open_input(self, name: str) -> Any:
+        rt = self._rtmidi.MidiIn(self._rtapi, self.settings.port_name)
+        try:
+            index = rt.get_ports().index(name)
+            rt.ignore_types(sysex=True, timing=True, active_sense=True)
+            rt.set_callback(self._on_raw)
+            rt.open_port(index, _label("from", name))
+        except Exception:
+            _close_rt(rt)
+            raise
+        return rt
+
+    def _open_output(self, name: str) -> Any:
+        rt = self._rtmidi.MidiOut(self._rtapi, self.settings.port_name)
+        try:
+            rt.open_port(rt.get_ports().index(name), _label("to", name))
+        except Exception:
+            _close_rt(rt)
+            raise
+        return rt
+
+    def _close_ports(self) -> None:
+        with self._lock:
+            for rt in [*self._inputs.values(), *self._outputs.values()]:
+                _close_rt(rt)
+            self._inputs.clear()
+            self._outputs.clear()
+            self._failed.clear()
+            if self._vout is not None:
+                try:
+                    self._vout.close()
+                except Exception as exc:
+                    log.debug("closing MIDI port: %s", exc)
+            for rt in (self._vin, self._scan_in, self._scan_out):
+                if rt is not None:
+                    _close_rt(rt)
+            self._vin = self._vout = self._scan_in = self._scan_out = None
+
+
+def _close_rt(rt: Any) -> None:
+    try:
+        if hasattr(rt, "cancel_callback"):
+            rt.cancel_callback()
+        rt.close_port()
+        rt.delete()
+    except Exception as exc:
+        log.debug("closing MIDI port: %s", exc)
+
+
+def _label(direction: str, name: str) -> str:
+    """Our port's name for a connection: readable, and safe for JACK and ALSA."""
+    return f"{direction} {_PORT_LABEL.sub('_', name)}"[:60].strip()
+
+
+def _patterns(patterns: tuple[str, ...]) -> str:
+    return ", ".join(f"'{p}'" for p in patterns) if patterns else "nothing"

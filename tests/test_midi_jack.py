@@ -1,0 +1,320 @@
+"""The MIDI frontend on real JACK MIDI ports (python-rtmidi's JACK API, dummy JACK server).
+
+The rig runs on the offline engine: what is tested is MIDI in and out, not audio timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import write_rig
+from neuralrig.server.audio.offline import OfflineBackend
+from neuralrig.server.config import load_config
+from neuralrig.server.control.controller import RigController
+from neuralrig.server.control.midi import MidiFrontend
+from neuralrig.server.control_config import CCMapping, MidiSettings
+from neuralrig.server.engine.engine import Engine
+
+rtmidi = pytest.importorskip("rtmidi")
+pytestmark = pytest.mark.jack
+
+JACK = rtmidi.API_UNIX_JACK
+PORT = "nrtest"
+RIG = """
+[[slot]]
+id = "synth"
+type = "synth"
+attack = 1.0
+release = 20.0
+[[slot]]
+id = "delay"
+type = "delay"
+[[slot]]
+id = "level"
+type = "gain"
+gain = -20.0
+"""
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.01)
+
+
+class Rig:
+    def __init__(self, folder: Path, **settings: Any) -> None:
+        config = load_config(write_rig(folder, RIG))
+        config = replace(config, preset_dir=folder / "presets")
+        self.engine = Engine(OfflineBackend(), config)
+        self.engine.start()
+        self.controller = RigController(self.engine)
+        self.controller.map_cc(CCMapping(cc=7, slot="level", param="gain", minimum=-40.0,
+                                         maximum=0.0, curve="linear"))
+        self.events: list[tuple[str, tuple[Any, ...]]] = []
+        self.controller.add_listener(lambda a, args, o: self.events.append((a, args)))
+        base = dict(api="jack", port_name=PORT, connect=("nrdev*",), feedback=("nrsink*",),
+                    expression=False)
+        self.midi = MidiFrontend(self.controller, MidiSettings(**{**base, **settings}),
+                                 rescan_interval=0.1)
+
+    def gain(self) -> float:
+        return self.controller.value("level", "gain")
+
+    def block(self) -> np.ndarray:
+        zeros = np.zeros((self.engine.config.block, 1), np.float32)
+        return self.engine.backend.process_block(zeros).copy()
+
+    def close(self) -> None:
+        self.midi.stop()
+        self.engine.stop()
+
+
+class Device:
+    """A MIDI controller on JACK: a virtual output port the frontend should find."""
+
+    def __init__(self, client: str) -> None:
+        self.out = rtmidi.MidiOut(JACK, client)
+        self.out.open_virtual_port("out")
+        self.name = f"{client}:out"
+
+    def send(self, *data: int) -> None:
+        self.out.send_message(list(data))
+
+    def close(self) -> None:
+        self.out.close_port()
+        self.out.delete()
+
+
+class Sink:
+    """A MIDI input that records what arrives (an LED ring, a motor fader)."""
+
+    def __init__(self, client: str, source: str | None = None) -> None:
+        self.received: list[list[int]] = []
+        self._lock = threading.Lock()
+        self.port = rtmidi.MidiIn(JACK, client)
+        self.port.set_callback(self._on)
+        if source is None:
+            self.port.open_virtual_port("in")
+        else:
+            names = self.port.get_ports()
+            matches = [i for i, n in enumerate(names) if re.fullmatch(source, n)]
+            assert matches, f"no source port {source} in {names}"
+            self.port.open_port(matches[0], "in")
+
+    def _on(self, event: Any, data: Any) -> None:
+        with self._lock:
+            self.received.append(list(event[0]))
+
+    def messages(self) -> list[list[int]]:
+        with self._lock:
+            return list(self.received)
+
+    def close(self) -> None:
+        self.port.cancel_callback()
+        self.port.close_port()
+        self.port.delete()
+
+
+@pytest.fixture
+def make(jack_server, tmp_path: Path) -> Iterator[Callable[..., Rig]]:
+    rigs: list[Rig] = []
+
+    def build(**settings: Any) -> Rig:
+        folder = tmp_path / f"rig{len(rigs)}"
+        folder.mkdir()
+        rigs.append(Rig(folder, **settings))
+        return rigs[-1]
+
+    yield build
+    for rig in rigs:
+        rig.close()
+
+
+@pytest.fixture
+def devices() -> Iterator[list[Any]]:
+    opened: list[Any] = []
+    yield opened
+    for port in opened:
+        port.close()
+
+
+def test_auto_picks_jack_when_a_server_runs(make) -> None:
+    rig = make(api="auto")
+    assert rig.midi.start() is True
+    assert rig.midi.api == "jack"
+
+
+def test_a_device_present_at_start_is_connected(make, devices) -> None:
+    device = Device("nrdev-a")
+    devices.append(device)
+    other = Device("elsewhere")  # not matched by the connect patterns
+    devices.append(other)
+    rig = make()
+    assert rig.midi.start()
+    assert rig.midi.inputs() == [device.name]  # connected before start() returned
+    time.sleep(0.05)
+    device.send(0xB0, 7, 0)
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0))
+    other.send(0xB0, 7, 127)
+    device.send(0xB0, 7, 127)
+    assert wait_for(lambda: rig.gain() == pytest.approx(0.0))
+
+
+def test_a_device_plugged_in_later_is_connected_and_reconnected(make, devices) -> None:
+    rig = make()
+    assert rig.midi.start()
+    assert rig.midi.inputs() == []
+    device = Device("nrdev-late")
+    assert wait_for(lambda: rig.midi.inputs() == [device.name])
+    time.sleep(0.05)
+    device.send(0xB0, 7, 127)
+    assert wait_for(lambda: rig.gain() == pytest.approx(0.0))
+    device.close()  # unplugged
+    assert wait_for(lambda: rig.midi.inputs() == [])
+    device = Device("nrdev-late")  # plugged in again
+    devices.append(device)
+    assert wait_for(lambda: rig.midi.inputs() == [device.name])
+    time.sleep(0.05)
+    device.send(0xB0, 7, 0)
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0))
+
+
+def test_the_virtual_input_port_takes_messages_and_ignores_bad_midi(make, caplog) -> None:
+    rig = make(connect=())
+    assert rig.midi.start()
+    sender = rtmidi.MidiOut(JACK, "nrsender")
+    try:
+        ports = sender.get_ports()
+        ours = [i for i, n in enumerate(ports) if re.fullmatch(rf"{PORT}(-\d+)?:{PORT}", n)]
+        assert ours, ports
+        sender.open_port(ours[0])
+        time.sleep(0.05)
+        with caplog.at_level(logging.DEBUG, logger="neuralrig.midi"):
+            for bad in ([0xF0, 0x01, 0x02], [0x45, 0x10], [0xF0, 0x7E, 0x7F, 0xF7], [0xF7],
+                        [0xFE], [0xB0, 7]):
+                sender.send_message(bad)
+            sender.send_message([0xB0, 7, 127])
+            assert wait_for(lambda: rig.gain() == pytest.approx(0.0))
+        assert rig.midi.running
+        assert "ignored MIDI bytes F0 01 02" in caplog.text  # RtMidi joined the sysex bits
+    finally:
+        sender.close_port()
+        sender.delete()
+
+
+def test_feedback_reaches_matched_outputs_and_the_virtual_output(make, devices) -> None:
+    sink = Sink("nrsink-leds")
+    devices.append(sink)
+    rig = make()
+    assert rig.midi.start()
+    assert rig.midi.outputs() == ["nrsink-leds:in"]
+    listener = Sink("nrlisten", source=rf"{PORT}(-\d+)?:{PORT}")  # connected to our out port
+    devices.append(listener)
+    time.sleep(0.1)
+    sink.received.clear()
+    rig.controller.set_param("level", "gain", -10.0, origin=("127.0.0.1", 9000))  # from OSC
+    expected = [0xB0, 7, round(30 / 40 * 127)]
+    assert wait_for(lambda: expected in sink.messages())
+    assert wait_for(lambda: expected in listener.messages())
+    assert sink.messages() == [expected]
+
+
+def test_a_cc_is_not_echoed_to_the_controller_that_sent_it(make, devices) -> None:
+    device = Device("nrdev-fader")
+    devices.append(device)
+    sink = Sink("nrsink-fader")
+    devices.append(sink)
+    rig = make()
+    assert rig.midi.start()
+    time.sleep(0.1)
+    sink.received.clear()
+    device.send(0xB0, 7, 20)
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0 + 40.0 * 20 / 127))
+    time.sleep(0.1)
+    assert sink.messages() == []
+
+
+def test_notes_over_jack_play_the_synth(make, devices) -> None:
+    device = Device("nrdev-keys")
+    devices.append(device)
+    rig = make()
+    assert rig.midi.start()
+    for _ in range(4):
+        assert np.max(np.abs(rig.block())) == 0.0
+    time.sleep(0.05)
+    device.send(0x90, 60, 100)
+    assert wait_for(lambda: ("/rig/synth/note", (60, 100)) in rig.events)
+    out = np.concatenate([rig.block() for _ in range(16)])
+    assert np.sqrt(np.mean(out[-1024:] ** 2)) > 0.001  # the level slot is at -20 dB
+
+
+def test_program_change_over_jack_loads_a_preset(make, devices) -> None:
+    device = Device("nrdev-pedalboard")
+    devices.append(device)
+    rig = make()
+    rig.controller.set_param("level", "gain", -7.0)
+    rig.controller.save_preset("one")
+    rig.controller.set_param("level", "gain", 0.0)
+    rig.controller.preset = None
+    assert rig.midi.start()
+    time.sleep(0.05)
+    device.send(0xC0, 5)  # no such preset: logged, the MIDI thread carries on
+    device.send(0xC0, 0)
+    assert wait_for(lambda: rig.controller.preset == "one")
+    assert rig.gain() == pytest.approx(-7.0)
+    device.send(0xB0, 7, 127)
+    assert wait_for(lambda: rig.gain() == pytest.approx(0.0))
+
+
+def test_footswitch_over_jack(make, devices) -> None:
+    from neuralrig.server.control_config import SwitchMapping
+
+    device = Device("nrdev-switch")
+    devices.append(device)
+    rig = make()
+    rig.controller.midi.switches.append(SwitchMapping(cc=80, slot="delay"))
+    assert rig.midi.start()
+    time.sleep(0.05)
+    device.send(0xB0, 80, 127)
+    device.send(0xB0, 80, 0)
+    assert wait_for(lambda: rig.controller.slot("delay").bypass is True)
+
+
+def test_no_jack_server_means_no_midi_and_no_crash(make, monkeypatch, caplog) -> None:
+    rig = make()
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "nr-midi-no-such-server")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    with caplog.at_level(logging.WARNING, logger="neuralrig.midi"):
+        assert rig.midi.start() is False
+    assert "MIDI is off" in caplog.text
+    assert not rig.midi.running
+    rig.midi.stop()  # harmless
+
+
+def test_disabled_midi_opens_nothing(make) -> None:
+    rig = make(enabled=False)
+    assert rig.midi.start() is False
+    assert rig.midi.inputs() == [] and rig.midi.outputs() == []
+
+
+def test_an_unusable_alsa_sequencer_means_no_midi_and_no_crash(make, caplog) -> None:
+    if Path("/dev/snd/seq").exists():
+        pytest.skip("this machine has an ALSA sequencer")
+    rig = make(api="alsa")
+    with caplog.at_level(logging.WARNING, logger="neuralrig.midi"):
+        assert rig.midi.start() is False
+    assert "MIDI is off: cannot open ALSA MIDI ports" in caplog.text

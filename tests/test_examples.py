@@ -9,6 +9,7 @@ the rig, and the rig's changes and meters come back to it.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shutil
@@ -237,6 +238,64 @@ def test_the_touchosc_root_script_subscribes_and_maps_echoes(daemon: Daemon,
     assert lines[6] == ["loaded", subscribe]  # a new preset: ask for every value again
     assert lines[7] == ["status", "preset p2 loaded"]
     assert lines[8] == ["status", "error: /x: bad"]
+
+
+# -- Max ------------------------------------------------------------------------------------
+
+MAXPAT = EXAMPLES / "max" / "neuralrig.maxpat"
+
+
+def test_the_max_patch_is_well_formed_and_uses_only_known_addresses(entries) -> None:
+    patcher = json.loads(MAXPAT.read_text(encoding="utf-8"))["patcher"]
+    boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
+    assert len(boxes) == len(patcher["boxes"]), "box ids must be unique"
+    for line in patcher["lines"]:  # every wire joins existing outlets and inlets
+        (src, outlet), (dst, inlet) = (line["patchline"]["source"],
+                                       line["patchline"]["destination"])
+        assert outlet < boxes[src]["numoutlets"] and inlet < boxes[dst]["numinlets"], line
+    texts = [b.get("text", "") for b in boxes.values() if b["maxclass"] in ("newobj", "message")]
+    words = [w for t in texts for w in t.split()]
+    addresses = [w for w in words if re.match(r"/\w", w)]  # not expr's division
+    unknown = [a for a in addresses if not known(a, entries)]
+    assert not unknown, f"the Max patch uses addresses the daemon lacks: {unknown}"
+    assert any(t.startswith("udpsend ") for t in texts)
+    assert any(t.startswith("udpreceive ") for t in texts)
+
+    def wired_from(box_id: str) -> list[dict]:
+        return [boxes[line["patchline"]["destination"][0]] for line in patcher["lines"]
+                if line["patchline"]["source"][0] == box_id]
+
+    sliders = [i for i, b in boxes.items() if b["maxclass"] == "slider"]
+    sent = {}
+    for slider in sliders:  # 0..1 floats into "prepend /rig/<slot>/<param>/norm"
+        box = boxes[slider]
+        assert (box["floatoutput"], box["min"], box["size"]) == (1, 0.0, 1.0)
+        [prepend] = wired_from(slider)
+        sent[prepend["text"].split()[1]] = slider
+    assert sorted(sent) == sorted(f.norm_address for f in default_rig.FADERS)
+    toggles = [wired_from(i)[0]["text"] for i, b in boxes.items() if b["maxclass"] == "toggle"]
+    assert sorted(toggles) == sorted(f"prepend /rig/{s}/bypass" for s in default_rig.SLOTS)
+    # The echoes are mapped back over each parameter's own range.
+    [router] = [b for b in boxes.values() if b.get("text", "").startswith("route ")]
+    routes = router["text"].split()[1:]
+    for fader in default_rig.FADERS:
+        outlet = routes.index(fader.address)
+        [split] = [boxes[line["patchline"]["destination"][0]] for line in patcher["lines"]
+                   if line["patchline"]["source"] == [router["id"], outlet]]
+        [to_norm] = [boxes[line["patchline"]["destination"][0]] for line in patcher["lines"]
+                     if line["patchline"]["source"] == [split["id"], 0]]
+        spec = entries[fader.address]
+        if fader.curve == "log":
+            assert to_norm["text"] == (f"expr log($f1 / {spec.minimum:.1f}) / "
+                                       f"{math.log(spec.maximum / spec.minimum):.9g}")
+        else:
+            lo, hi, out_lo, out_hi = map(float, to_norm["text"].split()[1:])
+            assert (lo, hi, out_lo, out_hi) == (spec.minimum, spec.maximum, 0.0, 1.0)
+
+
+def test_the_max_patch_is_what_its_generator_writes(tmp_path: Path) -> None:
+    generated = _run_generator(EXAMPLES / "max" / "make_patch.py", tmp_path, "neuralrig.maxpat")
+    assert generated.read_bytes() == MAXPAT.read_bytes(), "run make_patch.py again"
 
 
 # -- Pure Data -------------------------------------------------------------------------------

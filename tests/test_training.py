@@ -247,3 +247,12 @@ def test_init_starts_from_a_trained_model_and_refuses_another_architecture(
     with pytest.raises(TrainingError, match="do not fit"):
         run_training(captures, tmp_path / "l.safetensors", TrainOptions(
             arch="lstm", size="lite", epochs=1, steps=1, init=str(first)), bar=False)
+
+
+def test_the_balanced_loss_trains_and_is_reported(pairs: Path, tmp_path: Path) -> None:
+    captures = load_pairs(pairs)
+    trained, report = run_training(captures, tmp_path / "bal.safetensors", TrainOptions(
+        arch="lstm", size="nano", epochs=3, steps=6, loss="balanced"), bar=False, plots=False)
+    esr = [h["validation_esr"] for h in trained.history]
+    assert min(esr[1:]) < esr[0] and all(np.isfinite(esr))
+    assert report["loss"].startswith("per-example ESR")

@@ -63,9 +63,18 @@ def test_balanced_loss_weighs_a_quiet_dark_example_as_much_as_a_loud_bright_one(
     pred_dark_wrong = torch.stack([bright, 1.1 * dark])
     pred_bright_wrong = torch.stack([1.1 * bright, dark])
     pre, balanced = EffectLoss(mrstft_weight=0.0), EffectLoss(mrstft_weight=0.0, balanced=True)
+    # Each example's recording energy, plain and pre-emphasised (here: its own).
+    energy = torch.stack([torch.stack([torch.mean(x**2), torch.mean(pre_emphasis(x) ** 2)])
+                          for x in (bright, dark)])
     # Batch-wide pre-emphasised ESR all but ignores the dark example's error ...
     assert pre(pred_dark_wrong, target) < 0.01 * pre(pred_bright_wrong, target)
     # ... the balanced loss sees each example's relative error alike.
-    assert balanced(pred_dark_wrong, target).item() == pytest.approx(
-        balanced(pred_bright_wrong, target).item(), rel=1e-3)
-    assert balanced(target, target).item() == pytest.approx(0.0, abs=1e-9)
+    assert balanced(pred_dark_wrong, target, energy).item() == pytest.approx(
+        balanced(pred_bright_wrong, target, energy).item(), rel=1e-3)
+    assert balanced(target, target, energy).item() == pytest.approx(0.0, abs=1e-9)
+    # A silent stretch of a loud recording is measured against the recording, not itself.
+    silent = torch.stack([bright, torch.zeros_like(dark)])
+    near_silent = torch.stack([bright, torch.full_like(dark, 1e-4)])
+    assert balanced(near_silent, silent, energy).item() < 1e-4
+    with pytest.raises(ValueError, match="recording energy"):
+        balanced(target, target)

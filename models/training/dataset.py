@@ -225,6 +225,18 @@ class SegmentSampler:
         sizes = np.array([hi - lo for lo, hi in self._ranges], np.float64)
         self._weights = sizes / sizes.sum()
         self.rng = np.random.default_rng(seed)
+        self.last_recordings = np.zeros(0, np.int64)  # which recording each example came from
+
+    def energies(self, coef: float) -> np.ndarray:
+        """(recordings, 2): each recording's mean wet energy over its training section,
+        plain and pre-emphasised by ``coef``; the balanced loss divides by them."""
+        out = np.empty((len(self.recordings), 2), np.float64)
+        for i, r in enumerate(self.recordings):
+            lo, hi = r.capture.train
+            wet = r.capture.wet[lo:hi].astype(np.float64)
+            emphasised = wet[1:] - coef * wet[:-1]
+            out[i] = (np.mean(wet * wet), np.mean(emphasised * emphasised))
+        return np.maximum(out, 1e-12)
 
     @property
     def train_samples(self) -> int:
@@ -234,6 +246,7 @@ class SegmentSampler:
         """(dry (B, T), wet (B, T), controls (B, K)), T = warmup + length."""
         span = self.warmup + self.length
         which = self.rng.choice(len(self.recordings), size=size, p=self._weights)
+        self.last_recordings = which
         k = self.recordings[0].normalised.size
         dry = np.empty((size, span), np.float32)
         wet = np.empty((size, span), np.float32)

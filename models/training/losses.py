@@ -11,12 +11,14 @@
 ``EffectLoss`` combines them as pre-emphasised ESR + 2e-4 * MRSTFT, and
 ignores the first ``skip`` samples of each window (the model's warm-up).
 
-With ``balanced``, the ESR is taken per example and averaged, and the plain
-(not pre-emphasised) ESR is added. A batch-wide ESR divides by the batch's
-energy, so quiet or dark examples (a tone knob at 0) weigh little, and
-pre-emphasis turns their low-frequency errors down further: the model then
-meets the held-out ESR, which is plain and per recording, only at bright
-settings. The balanced loss optimises that figure directly.
+With ``balanced``, each example's squared error is divided by the energy of
+the recording it came from (plain and pre-emphasised), averaged, and the
+plain term is added. A batch-wide ESR divides by the batch's energy, so
+quiet or dark examples (a tone knob at 0) weigh little, and pre-emphasis
+turns their low-frequency errors down further: the model then meets the
+held-out ESR, which is plain and per recording, only at bright settings. The
+balanced loss optimises that figure directly. (Dividing by each example's
+own energy instead would blow up on the capture signal's silent stretches.)
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ def esr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean((pred - target) ** 2) / (torch.mean(target**2) + _EPS)
 
 
-def esr_per_example(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The mean over the batch of each example's ESR (examples along the first axis)."""
+def esr_per_example(pred: torch.Tensor, target: torch.Tensor, energy: torch.Tensor
+                    ) -> torch.Tensor:
+    """Mean over the batch of each example's squared error over its own ``energy``
+    (the mean energy of the recording it came from)."""
     err = torch.mean((pred - target) ** 2, dim=-1)
-    energy = torch.mean(target**2, dim=-1)
     return torch.mean(err / (energy + _EPS))
 
 
@@ -77,12 +80,17 @@ class EffectLoss(torch.nn.Module):
         self.mrstft_weight, self.coef, self.skip = mrstft_weight, coef, skip
         self.balanced = balanced
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(self, pred: torch.Tensor, target: torch.Tensor,
+                energy: torch.Tensor | None = None) -> torch.Tensor:
+        """``energy`` (batch, 2): plain and pre-emphasised energy of each example's
+        recording; the balanced loss needs it."""
         pred, target = pred[..., self.skip:], target[..., self.skip:]
         if self.balanced:
+            if energy is None:
+                raise ValueError("the balanced loss needs each example's recording energy")
             loss = (esr_per_example(pre_emphasis(pred, self.coef),
-                                    pre_emphasis(target, self.coef))
-                    + esr_per_example(pred, target))
+                                    pre_emphasis(target, self.coef), energy[:, 1])
+                    + esr_per_example(pred, target, energy[:, 0]))
         else:
             loss = esr(pre_emphasis(pred, self.coef), pre_emphasis(target, self.coef))
         if self.mrstft_weight:

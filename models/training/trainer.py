@@ -187,6 +187,7 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=2)
     loss_fn = EffectLoss(options.mrstft_weight, skip=recipe.warmup,
                          balanced=options.loss == "balanced")
+    energies = sampler.energies(loss_fn.coef).astype(np.float32) if loss_fn.balanced else None
     ckpt = checkpoint_path(model_path)
     fingerprint = _fingerprint(captures, options)
     history: list[dict[str, float]] = []
@@ -228,7 +229,9 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
                     raise KeyboardInterrupt
                 dry, wet, ctrl = sampler.batch(batch)
                 pred = recipe.forward(_tensor(dry, device), _tensor(ctrl, device))
-                loss = loss_fn(pred[:, 0], _tensor(wet, device))
+                energy = (_tensor(energies[sampler.last_recordings], device)
+                          if energies is not None else None)
+                loss = loss_fn(pred[:, 0], _tensor(wet, device), energy)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(recipe.net.parameters(), 1.0)

@@ -45,7 +45,7 @@ TORCH_PIP_ARGS ?=
 # Set to [test] by `make test` (target-specific, so it reaches the venv prerequisite).
 EXTRAS ?=
 RUN_ARGS ?=
-LINT_PATHS := $(wildcard server models mappings tests benchmarks)
+LINT_PATHS := $(wildcard server models mappings tests benchmarks examples)
 # Exit status 0 when a JACK server (the default one, or $$JACK_DEFAULT_SERVER) answers.
 JACK_UP = $(VPY) -c 'import sys; from neuralrig.server.audio.jack_client import server_running as up; sys.exit(not up())'
 

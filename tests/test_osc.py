@@ -310,7 +310,16 @@ def test_subscribers_hear_each_others_changes_and_expire_when_silent(tmp_path: P
         rig.controller.set_param("level", "gain", -9.0)
         assert tablet.until("/rig/level/gain").params == [pytest.approx(-9.0)]
         assert patch.until("/rig/level/gain").params == [pytest.approx(-9.0)]
+        # A preset load sends every subscriber the whole rig again.
+        rig.controller.set_param("delay", "time", 123.0)
+        rig.controller.save_preset("x")
+        rig.controller.set_param("delay", "time", 456.0)
+        tablet.drain(), patch.drain()
+        tablet.send("/preset/load", "x")
+        assert patch.until("/rig/slots").params == ["drive", "delay", "level"]
+        assert patch.until("/rig/delay/time").params == [pytest.approx(123.0)]
         time.sleep(2.2)  # both silent for longer than the timeout
+        tablet.drain(), patch.drain()  # what was sent before they expired
         rig.controller.set_param("level", "gain", -12.0)
         heard = {m.address for m in tablet.drain() + patch.drain()}
         assert "/rig/level/gain" not in heard

@@ -102,6 +102,10 @@ class RigController:
         """Called after the rig's structure changed (preset loaded, model swapped)."""
         self._rig_listeners.append(listener)
 
+    def remove_rig_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._rig_listeners:
+            self._rig_listeners.remove(listener)
+
     def _notify(self, address: str, args: tuple[Any, ...], origin: object) -> None:
         for listener in tuple(self._listeners):
             try:

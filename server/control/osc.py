@@ -93,6 +93,7 @@ class OscFrontend:
     # -- life cycle ----------------------------------------------------------
     def start(self) -> None:
         self.controller.add_listener(self._on_change)
+        self.controller.add_rig_listener(self._on_rig_change)
         for target, name in ((self._receive_loop, "osc-in"), (self._meter_loop, "osc-meters")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -102,6 +103,7 @@ class OscFrontend:
     def stop(self) -> None:
         self._stop.set()
         self.controller.remove_listener(self._on_change)
+        self.controller.remove_rig_listener(self._on_rig_change)
         with contextlib.suppress(OSError):  # wakes recvfrom
             self._sock.shutdown(socket.SHUT_RDWR)
         for thread in self._threads:
@@ -314,6 +316,11 @@ class OscFrontend:
         for sub in self._live_subscribers():
             if sub.source != origin and sub.target != origin:
                 self._send(sub.target, address, *args)
+
+    def _on_rig_change(self) -> None:
+        """A preset or model swap changed the rig: every subscriber gets all of it again."""
+        for sub in self._live_subscribers():
+            self._send_rig_to(sub.target)
 
     def _error(self, sender: Address, address: str, reason: str) -> None:
         self.errors += 1

@@ -46,9 +46,16 @@ gain = -20.0
 """
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float = 5.0,
+             repeat: Callable[[], None] | None = None) -> Any:
+    """Poll ``condition``; ``repeat`` (an idempotent send) is redone every 0.1 s meanwhile,
+    so a message sent while a fresh JACK connection is not yet live is not a failure."""
     deadline = time.monotonic() + timeout
+    next_repeat = time.monotonic()
     while True:
+        if repeat is not None and time.monotonic() >= next_repeat:
+            repeat()
+            next_repeat = time.monotonic() + 0.1
         result = condition()
         if result or time.monotonic() > deadline:
             return result
@@ -166,12 +173,11 @@ def test_a_device_present_at_start_is_connected(make, devices) -> None:
     rig = make()
     assert rig.midi.start()
     assert rig.midi.inputs() == [device.name]  # connected before start() returned
-    time.sleep(0.05)
-    device.send(0xB0, 7, 0)
-    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0))
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0),
+                    repeat=lambda: device.send(0xB0, 7, 0))
     other.send(0xB0, 7, 127)
-    device.send(0xB0, 7, 127)
-    assert wait_for(lambda: rig.gain() == pytest.approx(0.0))
+    assert wait_for(lambda: rig.gain() == pytest.approx(0.0),
+                    repeat=lambda: device.send(0xB0, 7, 127))
 
 
 def test_a_device_plugged_in_later_is_connected_and_reconnected(make, devices) -> None:
@@ -180,17 +186,15 @@ def test_a_device_plugged_in_later_is_connected_and_reconnected(make, devices) -
     assert rig.midi.inputs() == []
     device = Device("nrdev-late")
     assert wait_for(lambda: rig.midi.inputs() == [device.name])
-    time.sleep(0.05)
-    device.send(0xB0, 7, 127)
-    assert wait_for(lambda: rig.gain() == pytest.approx(0.0))
+    assert wait_for(lambda: rig.gain() == pytest.approx(0.0),
+                    repeat=lambda: device.send(0xB0, 7, 127))
     device.close()  # unplugged
     assert wait_for(lambda: rig.midi.inputs() == [])
     device = Device("nrdev-late")  # plugged in again
     devices.append(device)
     assert wait_for(lambda: rig.midi.inputs() == [device.name])
-    time.sleep(0.05)
-    device.send(0xB0, 7, 0)
-    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0))
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0),
+                    repeat=lambda: device.send(0xB0, 7, 0))
 
 
 def test_the_virtual_input_port_takes_messages_and_ignores_bad_midi(make, caplog) -> None:
@@ -202,7 +206,8 @@ def test_the_virtual_input_port_takes_messages_and_ignores_bad_midi(make, caplog
         ours = [i for i, n in enumerate(ports) if re.fullmatch(rf"{PORT}(-\d+)?:{PORT}", n)]
         assert ours, ports
         sender.open_port(ours[0])
-        time.sleep(0.05)
+        assert wait_for(lambda: rig.gain() == pytest.approx(-40.0),
+                        repeat=lambda: sender.send_message([0xB0, 7, 0]))  # the link is live
         with caplog.at_level(logging.DEBUG, logger="neuralrig.midi"):
             for bad in ([0xF0, 0x01, 0x02], [0x45, 0x10], [0xF0, 0x7E, 0x7F, 0xF7], [0xF7],
                         [0xFE], [0xB0, 7]):
@@ -222,10 +227,13 @@ def test_feedback_reaches_matched_outputs_and_the_virtual_output(make, devices) 
     rig = make()
     assert rig.midi.start()
     assert rig.midi.outputs() == ["nrsink-leds:in"]
+    # a newly connected output is sent the rig as it is (level -20 dB in -40..0 dB)
+    assert wait_for(lambda: [0xB0, 7, 64] in sink.messages())
     listener = Sink("nrlisten", source=rf"{PORT}(-\d+)?:{PORT}")  # connected to our out port
     devices.append(listener)
-    time.sleep(0.1)
+    assert wait_for(lambda: listener.messages(), repeat=rig.midi.mapper.send_all)  # live
     sink.received.clear()
+    listener.received.clear()
     rig.controller.set_param("level", "gain", -10.0, origin=("127.0.0.1", 9000))  # from OSC
     expected = [0xB0, 7, round(30 / 40 * 127)]
     assert wait_for(lambda: expected in sink.messages())
@@ -240,12 +248,15 @@ def test_a_cc_is_not_echoed_to_the_controller_that_sent_it(make, devices) -> Non
     devices.append(sink)
     rig = make()
     assert rig.midi.start()
-    time.sleep(0.1)
+    assert wait_for(lambda: [0xB0, 7, 64] in sink.messages())  # the state on connection
     sink.received.clear()
-    device.send(0xB0, 7, 20)
-    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0 + 40.0 * 20 / 127))
-    time.sleep(0.1)
-    assert sink.messages() == []
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0 + 40.0 * 20 / 127),
+                    repeat=lambda: device.send(0xB0, 7, 20))
+    # A change from elsewhere is echoed; had the fader's own move been echoed, it would
+    # have arrived first (one MIDI thread, one port, in order).
+    rig.controller.set_param("level", "gain", -40.0, origin="osc")
+    assert wait_for(lambda: sink.messages())
+    assert sink.messages() == [[0xB0, 7, 0]]
 
 
 def test_notes_over_jack_play_the_synth(make, devices) -> None:
@@ -255,9 +266,8 @@ def test_notes_over_jack_play_the_synth(make, devices) -> None:
     assert rig.midi.start()
     for _ in range(4):
         assert np.max(np.abs(rig.block())) == 0.0
-    time.sleep(0.05)
-    device.send(0x90, 60, 100)
-    assert wait_for(lambda: ("/rig/synth/note", (60, 100)) in rig.events)
+    assert wait_for(lambda: ("/rig/synth/note", (60, 100)) in rig.events,
+                    repeat=lambda: device.send(0x90, 60, 100))
     out = np.concatenate([rig.block() for _ in range(16)])
     assert np.sqrt(np.mean(out[-1024:] ** 2)) > 0.001  # the level slot is at -20 dB
 
@@ -271,13 +281,14 @@ def test_program_change_over_jack_loads_a_preset(make, devices) -> None:
     rig.controller.set_param("level", "gain", 0.0)
     rig.controller.preset = None
     assert rig.midi.start()
-    time.sleep(0.05)
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0),
+                    repeat=lambda: device.send(0xB0, 7, 0))  # the link is live
     device.send(0xC0, 5)  # no such preset: logged, the MIDI thread carries on
     device.send(0xC0, 0)
     assert wait_for(lambda: rig.controller.preset == "one")
     assert rig.gain() == pytest.approx(-7.0)
-    device.send(0xB0, 7, 127)
-    assert wait_for(lambda: rig.gain() == pytest.approx(0.0))
+    assert wait_for(lambda: rig.gain() == pytest.approx(0.0),
+                    repeat=lambda: device.send(0xB0, 7, 127))
 
 
 def test_footswitch_over_jack(make, devices) -> None:
@@ -288,7 +299,8 @@ def test_footswitch_over_jack(make, devices) -> None:
     rig = make()
     rig.controller.midi.switches.append(SwitchMapping(cc=80, slot="delay"))
     assert rig.midi.start()
-    time.sleep(0.05)
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0),
+                    repeat=lambda: device.send(0xB0, 7, 0))  # the link is live
     device.send(0xB0, 80, 127)
     device.send(0xB0, 80, 0)
     assert wait_for(lambda: rig.controller.slot("delay").bypass is True)

@@ -182,9 +182,10 @@ class MidiMapper:
         controller.add_rig_listener(self._on_rig)
 
     def close(self) -> None:
-        """Stop listening (the controller has no way to drop a rig listener: it idles)."""
+        """Stop listening to the controller."""
         self._closed = True
         self.controller.remove_listener(self._on_change)
+        self.controller.remove_rig_listener(self._on_rig)
 
     def _on_rig(self) -> None:
         if not self._closed:

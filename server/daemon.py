@@ -15,6 +15,7 @@ from .audio.backend import choose_backend
 from .audio.offline import OfflineBackend
 from .config import RigConfig
 from .control.controller import RigController
+from .control.midi import MidiFrontend
 from .engine.engine import Engine
 
 log = logging.getLogger("neuralrig")
@@ -40,6 +41,10 @@ def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
     engine = Engine(backend, config.with_engine(sample_rate=sample_rate, block=block))
     pacer: threading.Thread | None = None
     frontends = Frontends()
+    # MIDI ports first: under JACK, a MIDI client opened once pyo's client runs
+    # in this process stalls the audio for about a second (see control.midi).
+    midi = MidiFrontend(None, config.control.midi)
+    midi.open_ports()
     try:
         engine.start()
         cfg = engine.config
@@ -55,7 +60,7 @@ def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
             engine.latency_samples, 1000 * engine.latency_samples / cfg.sample_rate,
             time.monotonic() - started,
         )
-        frontends.start(RigController(engine))
+        frontends.start(RigController(engine), midi)
         _sd_notify("READY=1")
         _watch(engine, stop)
         if received:
@@ -64,6 +69,7 @@ def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
         _sd_notify("STOPPING=1")
         stop.set()
         frontends.stop()
+        midi.stop()  # closes ports opened but never started; a no-op once stopped
         if pacer is not None:
             pacer.join(timeout=2.0)
         engine.stop()
@@ -77,12 +83,30 @@ class Frontends:
     def __init__(self) -> None:
         self.running: list[object] = []
 
-    def start(self, controller: RigController) -> None:
+    def start(self, controller: RigController, midi: MidiFrontend) -> None:
+        """OSC first (its bound port is what OSCQuery and zeroconf announce), then
+        OSCQuery, MIDI and discovery. Stopped in reverse order."""
+        from .control.discovery import Discovery, default_name
         from .control.osc import OscFrontend
+        from .control.oscquery import OscQueryServer
 
         settings = controller.config.control
+        osc_port = query_port = 0
         if settings.osc.port:
-            self._add(OscFrontend(controller, settings.osc))
+            osc = OscFrontend(controller, settings.osc)
+            self._add(osc)
+            osc_port = osc.port
+        name = settings.discovery.name or default_name()
+        if settings.oscquery_port:
+            query = OscQueryServer(controller, settings.oscquery_port, osc_port,
+                                   host=settings.osc.host, name=name)
+            self._add(query)
+            query_port = query.port
+        if midi.start(controller):
+            self.running.append(midi)
+        if settings.discovery.enabled and (osc_port or query_port):
+            self._add(Discovery(name, osc_port=osc_port, oscquery_port=query_port,
+                                interfaces=settings.discovery.interfaces))
 
     def _add(self, frontend: object) -> None:
         frontend.start()  # type: ignore[attr-defined]

@@ -9,12 +9,22 @@ ALSA otherwise. When the API cannot be used (no JACK server, no
 /dev/snd/seq, not compiled into python-rtmidi) it logs a warning and the
 daemon runs without MIDI.
 
-Connections. python-rtmidi cannot connect two arbitrary ports, but opening
-a numbered port makes RtMidi create a port of its own and connect it to that
+Under JACK the two ports live on clients ``<port_name>-midi-in`` (port ``in``)
+and ``<port_name>-midi-out`` (port ``out``), so pyo's audio client keeps the
+plain name (``neuralrig:input_1``). They must be opened before the audio
+engine starts (``open_ports()``): a JACK client that python-rtmidi opens
+while pyo's client runs in the same process stalls the audio for about a
+second. So under JACK nothing new is ever opened later: a small ctypes
+client (``JackMonitor``, which releases the GIL) lists the MIDI ports and
+connects matching sources to our input and our output to matching
+destinations.
+
+Under ALSA, python-rtmidi cannot connect two arbitrary ports, but opening a
+numbered port makes RtMidi create a port of its own and connect it to that
 one. So every source port whose name matches a ``settings.connect`` pattern
-gets an input of its own (a JACK client or ALSA port named after
-``port_name``), and every destination port matching ``settings.feedback``
-gets an output that receives the parameter echoes. A background thread
+gets an input of its own (an ALSA port named after ``port_name``), and every
+destination port matching ``settings.feedback`` gets an output that receives
+the parameter echoes. A background thread
 rescans about once a second: a device plugged in later is connected, and
 the input of a device that went away is closed (so replugging it works).
 Patterns are fnmatch patterns, matched without regard to case against the
@@ -56,7 +66,7 @@ _PORT_LABEL = re.compile(r"[^A-Za-z0-9 ._()-]+")
 class MidiFrontend:
     """MIDI in and out for a RigController; ``start()`` / ``stop()`` from the main thread."""
 
-    def __init__(self, controller: RigController, settings: MidiSettings,
+    def __init__(self, controller: RigController | None, settings: MidiSettings,
                  rescan_interval: float = RESCAN_INTERVAL) -> None:
         self.controller = controller
         self.settings = settings
@@ -69,8 +79,10 @@ class MidiFrontend:
         self._vout: Any = None
         self._scan_in: Any = None
         self._scan_out: Any = None
-        self._inputs: dict[str, Any] = {}  # source port name -> rtmidi.MidiIn
-        self._outputs: dict[str, Any] = {}  # destination port name -> rtmidi.MidiOut
+        self._inputs: dict[str, Any] = {}  # source port name -> rtmidi.MidiIn (JACK: None)
+        self._outputs: dict[str, Any] = {}  # destination port name -> rtmidi.MidiOut (JACK: None)
+        self._patchbay: Any = None  # JACK: the ctypes client that lists and connects ports
+        self.port_names: tuple[str, str] = ("", "")  # our input and output, full names
         self._failed: set[str] = set()  # ports that would not open (warned once)
         self._lock = threading.RLock()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -82,8 +94,14 @@ class MidiFrontend:
     def running(self) -> bool:
         return self.api is not None
 
-    def start(self) -> bool:
-        """Open the ports and start the threads; False (with a warning) if MIDI is unavailable."""
+    def open_ports(self) -> bool:
+        """Open our virtual ports; under JACK call this before the audio engine starts.
+
+        False (with a warning) if MIDI is off or unavailable. ``start()`` calls it
+        when it has not been called.
+        """
+        if self._vin is not None:
+            return True
         settings = self.settings
         if not settings.enabled:
             log.info("MIDI is off ([midi] enabled = false)")
@@ -101,22 +119,60 @@ class MidiFrontend:
             return False
         self._rtmidi, self._rtapi = rtmidi, rtapi
         name = settings.port_name
+        jack = api == "jack"
+        clients = (f"{name}-midi-in", f"{name}-midi-out") if jack else (name, name)
+        ports = ("in", "out") if jack else (name, name)
         try:
+            before = set(self._open_patchbay().ports(type_pattern="midi")) if jack else set()
             # The input is rtmidi's own: mido's input callback drops a message it cannot
             # parse without a word, and bad MIDI should leave a debug line.
-            self._vin = rtmidi.MidiIn(rtapi, name)
+            self._vin = rtmidi.MidiIn(rtapi, clients[0])
             self._vin.ignore_types(sysex=False, timing=True, active_sense=True)
             self._vin.set_callback(self._on_raw)
-            self._vin.open_virtual_port(name)
+            self._vin.open_virtual_port(ports[0])
             backend = mido.Backend(f"mido.backends.rtmidi/{_BACKENDS[api]}", load=True)
-            self._vout = backend.open_output(name, virtual=True, client_name=name)
-            self._scan_in = rtmidi.MidiIn(rtapi, name)
-            self._scan_out = rtmidi.MidiOut(rtapi, name)
+            self._vout = backend.open_output(ports[1], virtual=True, client_name=clients[1])
+            if jack:
+                self.port_names = self._own_jack_ports(before, ports)
+            else:
+                self._scan_in = rtmidi.MidiIn(rtapi, name)
+                self._scan_out = rtmidi.MidiOut(rtapi, name)
         except Exception as exc:  # rtmidi raises SystemError (an OSError) and others
             log.warning("MIDI is off: cannot open %s MIDI ports: %s", api.upper(), exc)
             self._close_ports()
             return False
         self.api = api
+        return True
+
+    def _open_patchbay(self) -> Any:
+        from ..audio.jack_client import JackMonitor
+
+        if self._patchbay is None:
+            self._patchbay = JackMonitor(f"{self.settings.port_name}-midi-patch").start()
+        return self._patchbay
+
+    def _own_jack_ports(self, before: set[str], ports: tuple[str, str]) -> tuple[str, str]:
+        """Our two ports' full names: the MIDI ports that appeared when we opened them."""
+        new = set(self._patchbay.ports(type_pattern="midi")) - before
+        found = []
+        for port in ports:
+            names = sorted(n for n in new if n.endswith(f":{port}"))
+            if not names:
+                raise RuntimeError(f"our JACK MIDI port '{port}' did not appear")
+            found.append(names[0])
+        return found[0], found[1]
+
+    def start(self, controller: RigController | None = None) -> bool:
+        """Open the ports (if ``open_ports`` did not) and start the MIDI threads."""
+        if controller is not None:
+            self.controller = controller
+        if self.mapper is not None:
+            return True
+        if not self.open_ports():
+            return False
+        assert self.controller is not None, "MidiFrontend needs a RigController to start"
+        settings, api, name = self.settings, self.api, self.settings.port_name
+        assert api is not None
         self.mapper = MidiMapper(self.controller, settings, send=self._send)
         self._stop.clear()
         self._threads = [
@@ -126,12 +182,14 @@ class MidiFrontend:
         self._rescan()  # devices present now are connected before start() returns
         for thread in self._threads:
             thread.start()
-        log.info("MIDI on %s: ports '%s' (in and out); connecting %s; echoes to %s",
-                 api.upper(), name, _patterns(settings.connect), _patterns(settings.feedback))
+        where = " and ".join(self.port_names) if api == "jack" else f"'{name}' (in and out)"
+        log.info("MIDI on %s: ports %s; connecting %s; echoes to %s", api.upper(), where,
+                 _patterns(settings.connect), _patterns(settings.feedback))
         return True
 
     def stop(self) -> None:
         if not self.running:
+            self._close_ports()  # opened by open_ports() but never started
             return
         self._stop.set()
         self._queue.put(None)
@@ -140,6 +198,7 @@ class MidiFrontend:
         self._threads = []
         if self.mapper is not None:
             self.mapper.close()
+            self.mapper = None
         self._close_ports()
         self.api = None
 
@@ -182,7 +241,9 @@ class MidiFrontend:
     def _send(self, message: mido.Message) -> None:
         data = message.bytes()
         with self._lock:
-            targets = [self._vout, *self._outputs.values()] if self._vout is not None else []
+            # Under JACK the output port is linked to every destination: one send.
+            devices = [o for o in self._outputs.values() if o is not None]
+            targets = [self._vout, *devices] if self._vout is not None else []
             for index, target in enumerate(targets):
                 try:
                     if index == 0:
@@ -201,6 +262,9 @@ class MidiFrontend:
                 log.exception("MIDI port scan failed")
 
     def _rescan(self) -> None:
+        if self.api == "jack":
+            self._rescan_jack()
+            return
         with self._lock:
             if self._scan_in is None:
                 return
@@ -211,6 +275,45 @@ class MidiFrontend:
                                self._open_output, "to")
         if added and self.mapper is not None:
             self.mapper.send_all()  # a new controller shows the rig as it is
+
+    def _rescan_jack(self) -> None:
+        """Connect matching JACK MIDI ports to ours (JACK drops a vanished port's links)."""
+        from ..audio.jack_client import PortFlag
+
+        with self._lock:
+            patchbay = self._patchbay
+            if patchbay is None or not patchbay.alive:
+                return
+            mine_in, mine_out = self.port_names
+            sources = patchbay.ports(type_pattern="midi", flags=PortFlag.OUTPUT)
+            destinations = patchbay.ports(type_pattern="midi", flags=PortFlag.INPUT)
+            self._link(self._inputs, sources, self.settings.connect,
+                       lambda port: patchbay.connect(port, mine_in), "from")
+            added = self._link(self._outputs, destinations, self.settings.feedback,
+                               lambda port: patchbay.connect(mine_out, port), "to")
+        if added and self.mapper is not None:
+            self.mapper.send_all()
+
+    def _link(self, linked: dict[str, Any], present: list[str], patterns: tuple[str, ...],
+              connect: Any, direction: str) -> bool:
+        ours = set(self.port_names)
+        wanted = {n for n in present if n not in ours and self._wanted(n, patterns)}
+        for name in [n for n in linked if n not in present]:
+            log.info("MIDI: %s '%s' gone", "input" if direction == "from" else "output", name)
+            del linked[name]
+        self._failed &= set(present)
+        added = False
+        for name in sorted(wanted - set(linked) - self._failed):
+            try:
+                connect(name)
+            except Exception as exc:
+                self._failed.add(name)
+                log.warning("MIDI: cannot connect %s '%s': %s", direction, name, exc)
+                continue
+            linked[name] = None
+            added = True
+            log.info("MIDI: connected %s '%s'", direction, name)
+        return added
 
     def _sync(self, opened: dict[str, Any], present: list[str], patterns: tuple[str, ...],
               opener: Any, direction: str) -> bool:
@@ -233,7 +336,8 @@ class MidiFrontend:
 
     def _wanted(self, name: str, patterns: tuple[str, ...]) -> bool:
         client = name.split(":", 1)[0]
-        if re.fullmatch(re.escape(self.settings.port_name) + r"(-\d+)?", client):
+        own = re.escape(self.settings.port_name) + r"(-midi-(in|out|patch))?(-\d+)?"
+        if re.fullmatch(own, client):
             return False  # our own ports: a loop
         lowered = name.lower()
         matching = [p for p in patterns if fnmatch.fnmatchcase(lowered, p.lower())]
@@ -267,7 +371,8 @@ class MidiFrontend:
     def _close_ports(self) -> None:
         with self._lock:
             for rt in [*self._inputs.values(), *self._outputs.values()]:
-                _close_rt(rt)
+                if rt is not None:
+                    _close_rt(rt)
             self._inputs.clear()
             self._outputs.clear()
             self._failed.clear()
@@ -280,6 +385,10 @@ class MidiFrontend:
                 if rt is not None:
                     _close_rt(rt)
             self._vin = self._vout = self._scan_in = self._scan_out = None
+            if self._patchbay is not None:
+                self._patchbay.close()
+                self._patchbay = None
+            self.port_names = ("", "")
 
 
 def _close_rt(rt: Any) -> None:

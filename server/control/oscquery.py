@@ -110,8 +110,9 @@ class OscQueryServer:
                  self.osc_port)
 
     def stop(self) -> None:
-        self._stopped = True  # the controller has no remove_rig_listener: it goes quiet
+        self._stopped = True
         self.controller.remove_listener(self._on_change)
+        self.controller.remove_rig_listener(self._on_rig_change)
         if self._thread is not None:
             self._http.shutdown()
         with self._lock:

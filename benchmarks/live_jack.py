@@ -43,7 +43,7 @@ def rss_mb(pid: int) -> float:
 
 def measure(rig: str, seconds: float) -> dict[str, object]:
     exe = Path(sys.executable).parent / "neuralrig"
-    args = [str(exe), "serve", "--audio", "jack"]
+    args = [str(exe), "serve", "--audio", "jack", "--no-discovery"]
     if rig != "default":
         args += ["--config", rig]
     launched = time.monotonic()

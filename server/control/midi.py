@@ -33,12 +33,13 @@ Our own ports (clients named ``port_name``, or ``port_name-NN`` as JACK
 renames duplicates) are never connected, and neither is ALSA's "Midi Through"
 unless a pattern names it (it would loop our echoes back as input).
 
-Threads. python-rtmidi calls input callbacks on the backend's thread (under
-JACK: the MIDI client's real-time process thread), so callbacks only queue
-the message; one "neuralrig-midi" thread takes them in order and applies them
-through ``MidiMapper`` (a preset load can take a while; it must not stall
-JACK's cycle). Nothing here raises into a callback: bad MIDI is logged at
-debug level and dropped.
+Threads. Under JACK no Python callback is set: one would run in the MIDI
+client's real-time process thread and take the GIL there. A poll thread
+reads RtMidi's lock-free queue every half millisecond instead. Under ALSA
+the callback (on RtMidi's own thread) only queues the message. Either way
+one "neuralrig-midi" thread takes messages in order and applies them
+through ``MidiMapper`` (a preset load can take a while). Nothing here raises
+into a callback: bad MIDI is logged at debug level and dropped.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import logging
 import queue
 import re
 import threading
+import time
 from typing import Any
 
 import mido
@@ -59,6 +61,7 @@ from .midi_map import MidiMapper
 log = logging.getLogger("neuralrig.midi")
 
 RESCAN_INTERVAL = 1.0  # seconds
+POLL_INTERVAL = 0.0005  # seconds between reads of the JACK input queue (a fifth of a block)
 _BACKENDS = {"jack": "UNIX_JACK", "alsa": "LINUX_ALSA"}
 _PORT_LABEL = re.compile(r"[^A-Za-z0-9 ._()-]+")
 
@@ -126,9 +129,10 @@ class MidiFrontend:
             before = set(self._open_patchbay().ports(type_pattern="midi")) if jack else set()
             # The input is rtmidi's own: mido's input callback drops a message it cannot
             # parse without a word, and bad MIDI should leave a debug line.
-            self._vin = rtmidi.MidiIn(rtapi, clients[0])
+            self._vin = rtmidi.MidiIn(rtapi, clients[0], queue_size_limit=4096)
             self._vin.ignore_types(sysex=False, timing=True, active_sense=True)
-            self._vin.set_callback(self._on_raw)
+            if not jack:  # under JACK a callback would take the GIL in JACK's RT thread
+                self._vin.set_callback(self._on_raw)
             self._vin.open_virtual_port(ports[0])
             backend = mido.Backend(f"mido.backends.rtmidi/{_BACKENDS[api]}", load=True)
             self._vout = backend.open_output(ports[1], virtual=True, client_name=clients[1])
@@ -179,6 +183,9 @@ class MidiFrontend:
             threading.Thread(target=self._dispatch_loop, name="neuralrig-midi", daemon=True),
             threading.Thread(target=self._scan_loop, name="neuralrig-midi-scan", daemon=True),
         ]
+        if api == "jack":
+            self._threads.append(threading.Thread(target=self._poll_loop,
+                                                  name="neuralrig-midi-poll", daemon=True))
         self._rescan()  # devices present now are connected before start() returns
         for thread in self._threads:
             thread.start()
@@ -221,6 +228,22 @@ class MidiFrontend:
             return sorted(self._outputs)
 
     # -- input -----------------------------------------------------------------
+    def _poll_loop(self) -> None:
+        """JACK: take messages from RtMidi's lock-free queue every POLL_INTERVAL.
+
+        A python-rtmidi callback would run in the MIDI client's JACK process thread
+        and take the GIL there, competing with pyo's audio callback for it.
+        """
+        vin = self._vin
+        while not self._stop.is_set():
+            try:
+                while (message := vin.get_message()) is not None:
+                    self._queue.put(message[0])
+            except Exception as exc:  # a closed port at shutdown
+                log.debug("MIDI poll: %s", exc)
+                return
+            time.sleep(POLL_INTERVAL)
+
     def _on_raw(self, event: Any, data: Any = None) -> None:
         """rtmidi callback (a backend thread): queue only."""
         self._queue.put(event[0])

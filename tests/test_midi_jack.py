@@ -330,3 +330,41 @@ def test_an_unusable_alsa_sequencer_means_no_midi_and_no_crash(make, caplog) -> 
     with caplog.at_level(logging.WARNING, logger="neuralrig.midi"):
         assert rig.midi.start() is False
     assert "MIDI is off: cannot open ALSA MIDI ports" in caplog.text
+
+
+def test_midi_learn_over_osc_with_a_real_controller_and_a_preset_keeps_it(make, devices
+                                                                          ) -> None:
+    """The whole loop: OSC /midi/learn, a CC from a JACK MIDI device, the mapping saved."""
+    from test_osc import Client
+
+    from neuralrig.server.control.osc import OscFrontend
+    from neuralrig.server.control_config import OscSettings
+
+    device = Device("nrdev-learn")
+    devices.append(device)
+    rig = make()
+    assert rig.midi.start()
+    osc = OscFrontend(rig.controller, OscSettings(port=0, host="127.0.0.1"))
+    osc.start()
+    client = Client(osc.port)
+    try:
+        client.send("/subscribe")
+        client.until("/subscribed")
+        client.send("/midi/learn", "delay", "feedback")
+        assert client.until("/midi/learning").params == ["delay", "feedback"]
+        device.send(0xB0, 21, 64)
+        mapped = client.until("/midi/mapped").params
+        assert mapped == ["delay", "feedback", 21, 1]  # cc 21 on channel 1
+        spec = rig.controller.spec("delay", "feedback")
+        assert wait_for(lambda: rig.controller.value("delay", "feedback") == pytest.approx(
+            spec.from_norm(127 / 127)), repeat=lambda: device.send(0xB0, 21, 127))
+        assert client.ask("/preset/save", "learned", reply="/preset/saved") == ["learned"]
+        client.send("/midi/forget", "delay", "feedback")
+        assert client.until("/midi/forgot").params == ["delay", "feedback"]
+        assert not any(m.cc == 21 for m in rig.controller.midi.cc)
+        client.send("/preset/load", "learned")
+        client.until("/preset/loaded")
+        assert any(m.cc == 21 and m.slot == "delay" for m in rig.controller.midi.cc)
+    finally:
+        client.close()
+        osc.stop()

@@ -54,7 +54,8 @@ GLOBAL_ADDRESSES: tuple[tuple[str, str, str, str], ...] = (
      "/preset/loaded s"),
     ("/preset/list", "", "the preset names, in program-change order", "/preset/list s..."),
     ("/midi/learn", "ss", "map the next MIDI CC that arrives to slot, parameter",
-     "/midi/mapped s s i i (slot, parameter, cc, channel; 0 = omni)"),
+     "/midi/learning s s; then /midi/mapped s s i i (slot, parameter, cc, channel; 0 = omni) "
+     "to subscribers"),
     ("/midi/forget", "ss", "remove the MIDI mapping of slot, parameter", "/midi/forgot s s"),
     ("/rig/get", "", "every slot, as /rig/<slot>/get does", "a bundle of slot replies"),
 )

@@ -178,11 +178,20 @@ class OscFrontend:
             "/preset/load": self._preset_load,
             "/preset/list": lambda a, s, t: self._no_args(a, "/preset/list") or self._reply(
                 s, "/preset/list", *c.preset_names()),
-            "/midi/learn": lambda a, s, t: c.learn(*_strings(a, 2, "/midi/learn"), origin=s),
-            "/midi/forget": lambda a, s, t: c.forget_cc(*_strings(a, 2, "/midi/forget"),
-                                                        origin=s),
+            "/midi/learn": self._learn,
+            "/midi/forget": self._forget,
             "/rig/get": lambda a, s, t: self._no_args(a, "/rig/get") or self._send_rig(s),
         }
+
+    def _learn(self, args: tuple[Any, ...], sender: Address, at: float | None) -> None:
+        slot_id, param = _strings(args, 2, "/midi/learn")
+        self.controller.learn(slot_id, param, origin=sender)
+        self._reply(sender, "/midi/learning", slot_id, param)
+
+    def _forget(self, args: tuple[Any, ...], sender: Address, at: float | None) -> None:
+        slot_id, param = _strings(args, 2, "/midi/forget")
+        self.controller.forget_cc(slot_id, param, origin=sender)
+        self._reply(sender, "/midi/forgot", slot_id, param)
 
     def _preset_load(self, args: tuple[Any, ...], sender: Address, at: float | None) -> None:
         if len(args) != 1:

@@ -35,7 +35,7 @@ unless a pattern names it (it would loop our echoes back as input).
 
 Threads. Under JACK no Python callback is set: one would run in the MIDI
 client's real-time process thread and take the GIL there. A poll thread
-reads RtMidi's lock-free queue every half millisecond instead. Under ALSA
+reads RtMidi's lock-free queue every 2 ms instead. Under ALSA
 the callback (on RtMidi's own thread) only queues the message. Either way
 one "neuralrig-midi" thread takes messages in order and applies them
 through ``MidiMapper`` (a preset load can take a while). Nothing here raises
@@ -61,7 +61,7 @@ from .midi_map import MidiMapper
 log = logging.getLogger("neuralrig.midi")
 
 RESCAN_INTERVAL = 1.0  # seconds
-POLL_INTERVAL = 0.0005  # seconds between reads of the JACK input queue (a fifth of a block)
+POLL_INTERVAL = 0.002  # seconds between reads of the JACK input queue (under a block)
 _BACKENDS = {"jack": "UNIX_JACK", "alsa": "LINUX_ALSA"}
 _PORT_LABEL = re.compile(r"[^A-Za-z0-9 ._()-]+")
 

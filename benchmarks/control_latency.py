@@ -303,7 +303,11 @@ def write_markdown(result: dict, path: Path) -> None:
         else:
             lines.append(f"| {name.upper()} | {row} | | | | | | |")
     flood = result["flood"]
-    lines += ["", f"Flood: {flood['messages']} OSC messages in {flood['seconds']} s "
+    lines += ["", "MIDI includes the cycle JACK takes to deliver an event from a software "
+              "sender (python-rtmidi here) into the graph, and the daemon's MIDI client runs "
+              "in the same cycle as its audio client, so a MIDI change cannot land before "
+              "the second block: its floor is 2.", "",
+              f"Flood: {flood['messages']} OSC messages in {flood['seconds']} s "
               f"({flood['rate']}/s): {flood['xruns_flood']} xrun(s); idle baseline over the "
               f"same time: {flood['xruns_idle']}.", ""]
     path.write_text("\n".join(lines))

@@ -13,9 +13,11 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from other users
     try:
         write(tmp)
+        # mkstemp's 0600 would hide the file from other users (the daemon's own user);
+        # set after writing, since some writers (safetensors) replace the file.
+        os.chmod(tmp, 0o644)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)

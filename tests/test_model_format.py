@@ -25,6 +25,9 @@ def test_saved_lstm_renders_like_the_built_in(tmp_path) -> None:
     b = render_array(model_rig("tiny-lstm"), x, 48000)
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert load_model(path).metadata["provenance"] == {"made_by": "test"}
+    # Readable by the daemon's own user, not just the one who trained it.
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny.safetensors"]  # no temp file left
 
 
 def _write(path, tensors, meta) -> None:

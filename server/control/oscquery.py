@@ -35,11 +35,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pythonosc.osc_message_builder import OscMessageBuilder
-
 from ..errors import NeuralrigError
 from . import namespace
 from .controller import ControlError, RigController
+from .osc import encode
 
 log = logging.getLogger("neuralrig.oscquery")
 
@@ -197,7 +196,7 @@ class OscQueryServer:
             targets = [c for c in clients if c.listens(addr)]
             if not targets:
                 continue
-            frame = ws_frame(OP_BINARY, encode_osc(addr, values))
+            frame = ws_frame(OP_BINARY, encode(addr, values))
             for client in targets:
                 client.send(frame)
 
@@ -287,20 +286,6 @@ def find(tree: dict[str, Any], path: str) -> dict[str, Any] | None:
 
 
 # -- OSC and WebSocket encoding ---------------------------------------------------------
-def encode_osc(address: str, args: tuple[Any, ...]) -> bytes:
-    builder = OscMessageBuilder(address=address)
-    for arg in args:
-        if isinstance(arg, bool):
-            builder.add_arg(int(arg), "i")
-        elif isinstance(arg, int):
-            builder.add_arg(arg, "i" if -2**31 <= arg < 2**31 else "h")
-        elif isinstance(arg, float):
-            builder.add_arg(arg if math.isfinite(arg) else 0.0, "f")
-        else:
-            builder.add_arg(str(arg), "s")
-    return builder.build().dgram
-
-
 def ws_frame(opcode: int, payload: bytes) -> bytes:
     """One unmasked, unfragmented server frame."""
     n = len(payload)

@@ -120,6 +120,23 @@ def write_rig(folder: Path, text: str, name: str = "rig.toml") -> Path:
     return path
 
 
+def offline_controller(folder: Path, rig_text: str | None = None):  # -> RigController
+    """A rig (``rig_text``, or the shipped default) running on pyo's offline backend,
+    presets in ``folder/presets``, behind a RigController. Stop it with
+    ``controller.engine.stop()``."""
+    from dataclasses import replace
+
+    from neuralrig.server.audio.offline import OfflineBackend
+    from neuralrig.server.config import load_config
+    from neuralrig.server.control.controller import RigController
+    from neuralrig.server.engine.engine import Engine
+
+    config = load_config(write_rig(folder, rig_text) if rig_text is not None else None)
+    engine = Engine(OfflineBackend(), replace(config, preset_dir=folder / "presets"))
+    engine.start()
+    return RigController(engine)
+
+
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     """A port nothing on 127.0.0.1 uses right now (UDP by default)."""
     with socket.socket(socket.AF_INET, kind) as sock:

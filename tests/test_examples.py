@@ -21,13 +21,12 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from neuralrig.server.audio.offline import OfflineBackend
-from neuralrig.server.config import load_config
+from conftest import offline_controller
 from neuralrig.server.control import namespace
 from neuralrig.server.control.controller import RigController
 from neuralrig.server.control.osc import OscFrontend
@@ -55,10 +54,8 @@ class Daemon:
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """The shipped default rig on the offline engine, with OSC on an ephemeral loopback port."""
-    config = replace(load_config(), preset_dir=tmp_path_factory.mktemp("presets"))
-    engine = Engine(OfflineBackend(), config)
-    engine.start()
-    controller = RigController(engine)
+    controller = offline_controller(tmp_path_factory.mktemp("daemon"))
+    engine = controller.engine
     osc = OscFrontend(controller, OscSettings(port=0, host="127.0.0.1"))
     osc.start()
     try:

@@ -10,20 +10,15 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from conftest import write_rig
-from neuralrig.server.audio.offline import OfflineBackend
-from neuralrig.server.config import load_config
-from neuralrig.server.control.controller import RigController
+from conftest import offline_controller
 from neuralrig.server.control.midi import MidiFrontend
 from neuralrig.server.control_config import CCMapping, MidiSettings
-from neuralrig.server.engine.engine import Engine
 
 rtmidi = pytest.importorskip("rtmidi")
 pytestmark = pytest.mark.jack
@@ -64,11 +59,8 @@ def wait_for(condition: Callable[[], Any], timeout: float = 5.0,
 
 class Rig:
     def __init__(self, folder: Path, **settings: Any) -> None:
-        config = load_config(write_rig(folder, RIG))
-        config = replace(config, preset_dir=folder / "presets")
-        self.engine = Engine(OfflineBackend(), config)
-        self.engine.start()
-        self.controller = RigController(self.engine)
+        self.controller = offline_controller(folder, RIG)
+        self.engine = self.controller.engine
         self.controller.map_cc(CCMapping(cc=7, slot="level", param="gain", minimum=-40.0,
                                          maximum=0.0, curve="linear"))
         self.events: list[tuple[str, tuple[Any, ...]]] = []

@@ -6,20 +6,15 @@ import itertools
 import logging
 import math
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import mido
 import numpy as np
 import pytest
 
-from conftest import write_rig
-from neuralrig.server.audio.offline import OfflineBackend
-from neuralrig.server.config import load_config
-from neuralrig.server.control.controller import RigController
+from conftest import offline_controller
 from neuralrig.server.control.midi_map import MidiMapper
 from neuralrig.server.control_config import CCMapping
-from neuralrig.server.engine.engine import Engine
 
 SLOTS = """
 [[slot]]
@@ -53,10 +48,8 @@ class Clock:
 
 class Rig:
     def __init__(self, folder: Path, midi: str = "", slots: str = SLOTS) -> None:
-        config = load_config(write_rig(folder, midi + "\n" + slots))
-        self.engine = Engine(OfflineBackend(), replace(config, preset_dir=folder / "presets"))
-        self.engine.start()
-        self.controller = RigController(self.engine)
+        self.controller = offline_controller(folder, midi + "\n" + slots)
+        self.engine = self.controller.engine
         self.sent: list[mido.Message] = []
         self.clock = Clock()
         self.mapper = MidiMapper(self.controller, self.engine.config.control.midi,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,10 @@ from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from conftest import write_rig
+from conftest import offline_controller
 from neuralrig.server.audio.offline import OfflineBackend
-from neuralrig.server.config import load_config
-from neuralrig.server.control.controller import RigController
 from neuralrig.server.control.osc import OscFrontend
 from neuralrig.server.control_config import OscSettings
-from neuralrig.server.engine.engine import Engine
 
 RIG = """
 [[slot]]
@@ -41,12 +37,9 @@ gain = 0.0
 
 class Rig:
     def __init__(self, folder: Path, timeout: float = 30.0) -> None:
-        config = load_config(write_rig(folder, RIG))
         self.presets = folder / "presets"
-        config = replace(config, preset_dir=self.presets)
-        self.engine = Engine(OfflineBackend(), config)
-        self.engine.start()
-        self.controller = RigController(self.engine)
+        self.controller = offline_controller(folder, RIG)
+        self.engine = self.controller.engine
         self.osc = OscFrontend(self.controller, OscSettings(
             port=0, host="127.0.0.1", subscription_timeout=timeout))
         self.osc.start()

@@ -13,20 +13,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pythonosc.osc_message import OscMessage
 
-from conftest import write_rig
-from neuralrig.server.audio.offline import OfflineBackend
-from neuralrig.server.config import load_config
+from conftest import offline_controller
 from neuralrig.server.control import oscquery
-from neuralrig.server.control.controller import RigController
 from neuralrig.server.control.oscquery import OscQueryServer
-from neuralrig.server.engine.engine import Engine
 
 RIG = """
 [[slot]]
@@ -47,10 +42,8 @@ OSC_PORT = 9123  # only reported in HOST_INFO; nothing listens on it here
 
 class Rig:
     def __init__(self, folder: Path) -> None:
-        config = replace(load_config(write_rig(folder, RIG)), preset_dir=folder / "presets")
-        self.engine = Engine(OfflineBackend(), config)
-        self.engine.start()
-        self.controller = RigController(self.engine)
+        self.controller = offline_controller(folder, RIG)
+        self.engine = self.controller.engine
         self.server = OscQueryServer(self.controller, 0, OSC_PORT, host="127.0.0.1",
                                      name="test rig")
         self.server.start()

@@ -117,6 +117,7 @@ class OscQueryServer:
         with self._lock:
             clients = list(self._clients)
             connections = list(self._connections)
+            self._clients.clear()  # their handler threads may finish a little later
         for client in clients:
             client.drop("server stopping")
         for conn in connections:  # idle keep-alive connections wake up and end

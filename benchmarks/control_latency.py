@@ -29,9 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from live_jack import start_jack  # benchmarks/ is the script's folder
 from pythonosc.osc_message_builder import OscMessageBuilder
-
-from neuralrig.server.audio.jack_client import server_running
 
 SERVER = "neuralrig-bench-control"
 RATE, BLOCK = 48000, 128
@@ -61,19 +60,6 @@ gain = 0.0
 """
 DC = 0.5
 LEVELS = (0.0, -20.0)  # dB, alternating
-
-
-def start_jack() -> subprocess.Popen:
-    proc = subprocess.Popen(
-        ["jackd", "-n", SERVER, "--no-realtime", "-d", "dummy", "-r", str(RATE),
-         "-p", str(BLOCK)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not server_running(SERVER):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            sys.exit("jackd did not start")
-        time.sleep(0.1)
-    return proc
 
 
 def free_port() -> int:
@@ -223,7 +209,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="control-bench-"))
     rig = work / "rig.toml"
     rig.write_text(RIG.format(port=port))
-    jackd = start_jack()
+    jackd = start_jack(RATE, BLOCK, SERVER)
     exe = Path(sys.executable).parent / "neuralrig"
     daemon = subprocess.Popen([str(exe), "serve", "--audio", "jack", "--config", str(rig)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -22,12 +22,16 @@ from neuralrig.server.audio.jack_client import JackMonitor, server_running
 SERVER = "neuralrig-bench"
 
 
-def start_jack(rate: int, block: int) -> subprocess.Popen:
+def start_jack(rate: int, block: int, name: str = SERVER) -> subprocess.Popen:
+    """A dummy-driver JACK server called ``name``; exits the script if it does not come up."""
+    if server_running(name):
+        sys.exit(f"a JACK server named {name} already runs (left by an interrupted run?); "
+                 f"stop it first: pkill -f 'jackd -n {name}'")
     proc = subprocess.Popen(
-        ["jackd", "-n", SERVER, "--no-realtime", "-d", "dummy", "-r", str(rate), "-p", str(block)],
+        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(rate), "-p", str(block)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
-    while not server_running(SERVER):
+    while not server_running(name):
         if proc.poll() is not None or time.monotonic() > deadline:
             sys.exit("jackd did not start")
         time.sleep(0.1)

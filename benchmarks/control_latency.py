@@ -205,6 +205,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     os.environ["JACK_DEFAULT_SERVER"] = SERVER
+    # SIGTERM (e.g. from `timeout`) unwinds through the finally that stops jackd and the daemon.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="control-bench-"))
     rig = work / "rig.toml"

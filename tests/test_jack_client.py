@@ -61,6 +61,20 @@ def test_second_monitor_gets_a_unique_name(jack_server) -> None:
         assert second.sample_rate == jack_server.sample_rate
 
 
+def test_monitor_sees_the_graph_change_and_settle(jack_server) -> None:
+    with JackMonitor("neuralrig-watcher") as watcher:
+        before = watcher.last_change
+        with JackMonitor("neuralrig-newcomer"):  # a client arriving changes the graph
+            deadline = time.monotonic() + 5
+            while watcher.last_change == before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert watcher.last_change > before
+            # Not quiet for an hour yet: gives up at the limit and says so.
+            assert watcher.wait_until_settled(quiet=3600, limit=0.05) is False
+            assert watcher.wait_until_settled(quiet=0.05, limit=5) is True
+            assert time.monotonic() - watcher.last_change >= 0.05
+
+
 def test_connect_and_disconnect(jack_server) -> None:
     jack = pytest.importorskip("jack")
     with JackMonitor() as monitor:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import offline_controller
+from neuralrig.server.audio.jack_client import JackMonitor
 from neuralrig.server.control.midi import MidiFrontend
 from neuralrig.server.control_config import CCMapping, MidiSettings
 
@@ -82,6 +83,23 @@ class Rig:
         self.engine.stop()
 
 
+GRAPH: list[JackMonitor] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def graph(jack_server) -> Iterator[None]:
+    """Watches the JACK graph so test ports close only once it has settled."""
+    with JackMonitor("nrtest-graph") as monitor:
+        GRAPH.append(monitor)
+        yield
+        GRAPH.clear()
+
+
+def settle() -> None:
+    """Closing an rtmidi JACK port mid graph change can crash libjack: see JackMonitor."""
+    GRAPH[0].wait_until_settled()
+
+
 class Device:
     """A MIDI controller on JACK: a virtual output port the frontend should find."""
 
@@ -94,6 +112,7 @@ class Device:
         self.out.send_message(list(data))
 
     def close(self) -> None:
+        settle()
         self.out.close_port()
         self.out.delete()
 
@@ -123,6 +142,7 @@ class Sink:
             return list(self.received)
 
     def close(self) -> None:
+        settle()
         self.port.cancel_callback()
         self.port.close_port()
         self.port.delete()
@@ -209,6 +229,7 @@ def test_the_virtual_input_port_takes_messages_and_ignores_bad_midi(make, caplog
         assert rig.midi.running
         assert "ignored MIDI bytes F0 01 02" in caplog.text  # RtMidi joined the sysex bits
     finally:
+        settle()
         sender.close_port()
         sender.delete()
 

@@ -13,6 +13,7 @@ import ctypes.util
 import enum
 import logging
 import threading
+import time
 from types import TracebackType
 
 from neuralrig.server.errors import AudioBackendError
@@ -62,6 +63,12 @@ class PortFlag(enum.IntFlag):
 _MessageCallback = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
 _XrunCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 _ShutdownCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_ClientRegistrationCallback = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int,
+                                               ctypes.c_void_p)
+_PortRegistrationCallback = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_int,
+                                             ctypes.c_void_p)
+_PortConnectCallback = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int,
+                                        ctypes.c_void_p)
 
 
 def _log_libjack(msg: bytes | None) -> None:
@@ -108,6 +115,9 @@ def _declare(lib: ctypes.CDLL) -> None:
         "jack_deactivate": (i, [p]),
         "jack_set_xrun_callback": (i, [p, _XrunCallback, p]),
         "jack_on_shutdown": (None, [p, _ShutdownCallback, p]),
+        "jack_set_client_registration_callback": (i, [p, _ClientRegistrationCallback, p]),
+        "jack_set_port_registration_callback": (i, [p, _PortRegistrationCallback, p]),
+        "jack_set_port_connect_callback": (i, [p, _PortConnectCallback, p]),
         "jack_cpu_load": (ctypes.c_float, [p]),
         "jack_get_sample_rate": (u32, [p]),
         "jack_get_buffer_size": (u32, [p]),
@@ -177,10 +187,12 @@ def server_running(server_name: str | None = None) -> bool:
 
 
 class JackMonitor:
-    """A passive JACK client that counts xruns and reports DSP load.
+    """A passive JACK client: counts xruns, reports DSP load, lists and links ports.
 
     It registers no ports and no process callback, so it adds nothing to the
-    real-time graph; the xrun callback runs on JACK's notification thread.
+    real-time graph; its callbacks run on JACK's notification thread. It also
+    notes when the graph last changed (clients, ports, connections), so that a
+    caller can wait for the graph to settle: see :meth:`wait_until_settled`.
     """
 
     def __init__(self, name: str = "neuralrig-monitor", server_name: str | None = None) -> None:
@@ -192,6 +204,10 @@ class JackMonitor:
         # CFUNCTYPE objects must outlive the client: libjack keeps raw pointers.
         self._xrun_cb = _XrunCallback(self._on_xrun)
         self._shutdown_cb = _ShutdownCallback(self._on_shutdown)
+        self._client_cb = _ClientRegistrationCallback(self._on_client)
+        self._port_cb = _PortRegistrationCallback(self._on_port)
+        self._connect_cb = _PortConnectCallback(self._on_connect)
+        self._changed_at = time.monotonic()
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -219,6 +235,13 @@ class JackMonitor:
         if lib.jack_set_xrun_callback(client, self._xrun_cb, None) != 0:
             self.close()
             raise AudioBackendError("JACK refused the xrun callback")
+        # All asynchronous notifications: JACK never waits for these callbacks, so
+        # one that waits for the GIL cannot stall the server.
+        if (lib.jack_set_client_registration_callback(client, self._client_cb, None)
+                or lib.jack_set_port_registration_callback(client, self._port_cb, None)
+                or lib.jack_set_port_connect_callback(client, self._connect_cb, None)):
+            self.close()
+            raise AudioBackendError("JACK refused the graph-change callbacks")
         if lib.jack_activate(client) != 0:
             self.close()
             raise AudioBackendError("could not activate the JACK monitor client")
@@ -260,6 +283,40 @@ class JackMonitor:
 
     def _on_shutdown(self, _arg: int | None) -> None:
         self._alive = False
+
+    def _on_client(self, _name: bytes | None, _registered: int, _arg: int | None) -> None:
+        self._changed_at = time.monotonic()
+
+    def _on_port(self, _port: int, _registered: int, _arg: int | None) -> None:
+        self._changed_at = time.monotonic()
+
+    def _on_connect(self, _a: int, _b: int, _connected: int, _arg: int | None) -> None:
+        self._changed_at = time.monotonic()
+
+    @property
+    def last_change(self) -> float:
+        """``time.monotonic()`` of the last client, port or connection change seen."""
+        return self._changed_at
+
+    def wait_until_settled(self, quiet: float = 0.05, limit: float = 2.0) -> bool:
+        """Wait until the graph has not changed for ``quiet`` seconds (at most ``limit``).
+
+        Why: every graph change makes jack2 recompute latencies on each client's
+        notification thread, walking that client's port list, and a client that
+        unregisters a port meanwhile can crash the process (seen here: SIGSEGV in
+        ``JackClient::HandleLatencyCallback`` while python-rtmidi closed a port
+        just after another client had gone). Close ports once this returns. True if
+        the graph settled, False if it was still changing at ``limit``.
+        """
+        deadline = time.monotonic() + limit
+        while True:
+            now = time.monotonic()
+            wait = self._changed_at + quiet - now
+            if wait <= 0:
+                return True
+            if now >= deadline:
+                return False
+            time.sleep(min(wait, deadline - now))
 
     # -- queries ---------------------------------------------------------------
 

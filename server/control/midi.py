@@ -400,18 +400,25 @@ class MidiFrontend:
             self._outputs.clear()
             self._failed.clear()
             if self._vout is not None:
+                self._settle()
                 try:
                     self._vout.close()
                 except Exception as exc:
                     log.debug("closing MIDI port: %s", exc)
             for rt in (self._vin, self._scan_in, self._scan_out):
                 if rt is not None:
+                    self._settle()
                     _close_rt(rt)
             self._vin = self._vout = self._scan_in = self._scan_out = None
             if self._patchbay is not None:
                 self._patchbay.close()
                 self._patchbay = None
             self.port_names = ("", "")
+
+    def _settle(self) -> None:
+        """JACK: let the graph settle before a port closes (see JackMonitor)."""
+        if self._patchbay is not None and self._patchbay.alive:
+            self._patchbay.wait_until_settled()
 
 
 def _close_rt(rt: Any) -> None:

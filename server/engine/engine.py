@@ -16,6 +16,7 @@ import heapq
 import itertools
 import logging
 import sys
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ class Engine:
     def stop(self) -> None:
         """Stop audio and free the graph before the server goes (pyo crashes otherwise)."""
         self.backend.stop()
+        self._wait_for_last_block()
         chains = [(self.chain, self._sink)] if self.chain is not None else []
         chains += [(chain, sink) for chain, sink, _ in self._retiring]
         for chain, sink in chains:
@@ -108,6 +110,25 @@ class Engine:
         self._source = self._block_trigger = self._trigger_table = None
         gc.collect()
         self.backend.shutdown()
+
+    def _wait_for_last_block(self, limit: float = 1.0) -> None:
+        """Let a block that was running when the server stopped finish.
+
+        pyo's stop returns at once; a block already under way can still be waiting
+        for the GIL, and freeing its slots and tables under it crashed the daemon
+        (a ReferenceError in a slot's hook, then heap corruption).
+        """
+        if isinstance(self.backend, OfflineBackend) or self.stats is None:
+            return
+        quiet = max(2 * self._block_seconds, 0.01)
+        deadline = time.monotonic() + limit
+        blocks = self._blocks
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            if self._blocks == blocks and not self.stats.in_block:
+                return
+            blocks = self._blocks
+        log.warning("the audio thread was still running %.1f s after the server stopped", limit)
 
     # -- building and swapping ------------------------------------------
     def _build(self, config: RigConfig, faded_in: bool) -> ChainInstance:

@@ -53,6 +53,11 @@ class BlockStats:
             self._overruns += 1
         self._t0 = 0
 
+    @property
+    def in_block(self) -> bool:
+        """True between a block's ``start`` and ``stop``."""
+        return self._t0 != 0
+
     def reset(self) -> None:
         self._count = 0
         self._overruns = 0

@@ -60,7 +60,7 @@ MODELS = (("overdrive-lstm", "lstm", "standard",
             Stage("dense", 30, 100, 0.001, "balanced", 8))),
           ("overdrive-wavenet-nano", "wavenet", "nano",
            (Stage("coarse", 45, 100), Stage("dense", 12, 100, 0.001),
-            Stage("dense", 20, 100, 0.001, "balanced", 8))))
+            Stage("dense", 10, 100, 0.001, "balanced", 8))))
 
 def render_pairs(work: Path) -> dict[str, Path]:
     """Render every setting once; write one PAIRS file per stage. Returns {stage: path}."""

@@ -22,13 +22,19 @@ from neuralrig.server.audio.jack_client import JackMonitor, server_running
 SERVER = "neuralrig-bench"
 
 
-def start_jack(rate: int, block: int, name: str = SERVER) -> subprocess.Popen:
-    """A dummy-driver JACK server called ``name``; exits the script if it does not come up."""
+def start_jack(rate: int, block: int, name: str = SERVER, realtime: bool = False
+               ) -> subprocess.Popen:
+    """A dummy-driver JACK server called ``name``; exits the script if it does not come up.
+
+    ``realtime`` runs JACK's threads (and its clients' process threads) with SCHED_FIFO,
+    as the systemd unit does on a Pi; it needs root or an rtprio limit.
+    """
     if server_running(name):
         sys.exit(f"a JACK server named {name} already runs (left by an interrupted run?); "
                  f"stop it first: pkill -f 'jackd -n {name}'")
     proc = subprocess.Popen(
-        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", str(rate), "-p", str(block)],
+        ["jackd", "-n", name, *(["-R", "-P", "70"] if realtime else ["--no-realtime"]),
+         "-d", "dummy", "-r", str(rate), "-p", str(block)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while not server_running(name):

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -114,6 +115,23 @@ def jack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JackServer
 # -- rigs, audio and the CLI --------------------------------------------------------
 
 
+# The rig the OSC and OSCQuery tests control: a neural slot, a delay and a gain.
+CONTROL_RIG = """
+[[slot]]
+id = "drive"
+type = "neural"
+model = "identity"
+[[slot]]
+id = "delay"
+type = "delay"
+time = 350.0
+[[slot]]
+id = "level"
+type = "gain"
+gain = 0.0
+"""
+
+
 def write_rig(folder: Path, text: str, name: str = "rig.toml") -> Path:
     path = folder / name
     path.write_text(text)
@@ -158,6 +176,34 @@ def neuralrig_exe() -> str:
     exe = str(beside) if beside.exists() else shutil.which("neuralrig")
     assert exe, "the neuralrig command is not installed in this environment"
     return exe
+
+
+class LoggedProcess:
+    """A subprocess whose output (stdout and stderr) is collected line by line."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Signal, wait (kill after ``timeout``), and return the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._reader.join(timeout=2)
+        return code
 
 
 def run_cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None):

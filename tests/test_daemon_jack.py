@@ -4,36 +4,24 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import neuralrig_exe, run_cli, serve_args, write_rig
+from conftest import LoggedProcess, neuralrig_exe, run_cli, serve_args, write_rig
 
 pytestmark = pytest.mark.jack
 
 
-class Daemon:
+class Daemon(LoggedProcess):
     """`neuralrig serve` in a subprocess, with its log collected."""
 
     def __init__(self, *args: str) -> None:
         self.args = [*args, *serve_args()]
         self.osc_port = int(self.args[self.args.index("--osc-port") + 1])
-        self.proc = subprocess.Popen([neuralrig_exe(), "serve", *self.args],
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
+        super().__init__([neuralrig_exe(), "serve", *self.args])
 
     def wait_for(self, text: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -44,17 +32,6 @@ class Daemon:
                 break
             time.sleep(0.05)
         pytest.fail(f"daemon never logged {text!r}:\n" + "\n".join(self.lines))
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait()
-        self._reader.join(timeout=2)
-        return code
 
 
 @pytest.fixture

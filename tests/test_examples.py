@@ -13,10 +13,10 @@ import json
 import math
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import xml.etree.ElementTree as ET
 import zlib
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import offline_controller
+from conftest import LoggedProcess, offline_controller
 from neuralrig.server.control import namespace
 from neuralrig.server.control.controller import RigController
 from neuralrig.server.control.osc import OscFrontend
@@ -388,22 +388,12 @@ HARNESS = """#N canvas 0 0 700 400 12;
 """
 
 
-class PureData:
+class PureData(LoggedProcess):
     """pd -nogui running a patch, its printout (stderr) collected line by line."""
 
     def __init__(self, patch: Path, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            ["pd", "-nogui", "-noaudio", "-nomidi", "-stderr", *args, "-open", str(patch)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip())
+        super().__init__(["pd", "-nogui", "-noaudio", "-nomidi", "-stderr", *args,
+                          "-open", str(patch)])
 
     def printed(self, prefix: str) -> list[str]:
         """The arguments of every `print prefix` line so far."""
@@ -421,15 +411,8 @@ class PureData:
             time.sleep(0.02)
         raise AssertionError(f"pd never printed {prefix!r}:\n" + "\n".join(self.lines))
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=2)
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 5) -> int:
+        return super().stop(sig, timeout)
 
 
 def wait_until(condition, timeout: float = 10.0) -> bool:

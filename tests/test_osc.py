@@ -14,25 +14,11 @@ from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from conftest import CONTROL_RIG as RIG
 from conftest import offline_controller
 from neuralrig.server.audio.offline import OfflineBackend
 from neuralrig.server.control.osc import OscFrontend
 from neuralrig.server.control_config import OscSettings
-
-RIG = """
-[[slot]]
-id = "drive"
-type = "neural"
-model = "identity"
-[[slot]]
-id = "delay"
-type = "delay"
-time = 350.0
-[[slot]]
-id = "level"
-type = "gain"
-gain = 0.0
-"""
 
 
 class Rig:
@@ -74,8 +60,12 @@ class Client:
         data, _ = self.sock.recvfrom(65536)
         return OscMessage(data)
 
-    def until(self, address: str, timeout: float = 2.0) -> OscMessage:
-        """The next message at ``address`` (others are skipped)."""
+    def until(self, address: str, timeout: float = 15.0) -> OscMessage:
+        """The next message at ``address`` (others are skipped).
+
+        The timeout only bounds a failing test: a model swap's reply waits for the
+        model to load, which takes seconds on a loaded two-core machine.
+        """
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()

@@ -19,24 +19,11 @@ from typing import Any
 import pytest
 from pythonosc.osc_message import OscMessage
 
+from conftest import CONTROL_RIG as RIG
 from conftest import offline_controller
 from neuralrig.server.control import oscquery
 from neuralrig.server.control.oscquery import OscQueryServer
 
-RIG = """
-[[slot]]
-id = "drive"
-type = "neural"
-model = "identity"
-[[slot]]
-id = "delay"
-type = "delay"
-time = 350.0
-[[slot]]
-id = "level"
-type = "gain"
-gain = 0.0
-"""
 OSC_PORT = 9123  # only reported in HOST_INFO; nothing listens on it here
 
 

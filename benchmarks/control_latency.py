@@ -324,10 +324,11 @@ def write_markdown(result: dict, path: Path) -> None:
         else:
             lines.append(f"| {name.upper()} | {row} | | | | | | | |")
     flood = result["flood"]
-    lines += ["", "MIDI adds two waits OSC does not have: JACK hands a software sender's "
-              "event (python-rtmidi here) to the daemon's MIDI input at the start of the "
-              "next cycle, and the daemon takes it from RtMidi's queue on a 2 ms poll. Only "
-              "an event sent early in a cycle makes the very next block.", "",
+    lines += ["", "MIDI: JACK hands a software sender's event (python-rtmidi here) to the "
+              "daemon in the cycle after the one it was sent in. The daemon's MIDI input is "
+              "a port of its audio client, read at the start of that cycle, and a mapped CC "
+              "is applied by the audio thread before the block is computed, so it is heard "
+              "in that block.", "",
               "Xruns are counted by a passive client while the flood comes from a process "
               "of its own; the dummy driver without realtime scheduling has xruns even idle, "
               "so compare the two counts, not either with zero.", "",

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from .audio.backend import choose_backend
+from .audio.live import JackBackend
 from .audio.offline import OfflineBackend
 from .config import RigConfig
 from .control.controller import RigController
@@ -41,10 +42,14 @@ def serve(config: RigConfig, audio: str | None, sample_rate: int | None,
     engine = Engine(backend, config.with_engine(sample_rate=sample_rate, block=block))
     pacer: threading.Thread | None = None
     frontends = Frontends()
-    # MIDI ports first: under JACK, a MIDI client opened once pyo's client runs
-    # in this process stalls the audio for about a second (see control.midi).
     midi = MidiFrontend(None, config.control.midi)
-    midi.open_ports()
+    # MIDI input on the audio client itself under JACK (see engine.midi_io). The other
+    # ports open before the audio: a python-rtmidi JACK client opened once pyo's client
+    # runs in this process stalls the audio for about a second (see control.midi).
+    engine_input = isinstance(backend, JackBackend) and midi.wants_jack()
+    if isinstance(backend, JackBackend):
+        backend.midi = engine_input
+    midi.open_ports(with_input=not engine_input)
     try:
         engine.start()
         cfg = engine.config

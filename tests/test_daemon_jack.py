@@ -278,11 +278,16 @@ def _assert_live_matches_offline(jack_server, rig: Path, declared_latency: bool 
     return daemon.lines
 
 
-def test_the_live_daemon_answers_osc_and_stops_cleanly_with_it(jack_server) -> None:
+def test_the_live_daemon_answers_osc_and_midi_and_stops_cleanly(jack_server) -> None:
+    import rtmidi
     from test_osc import Client
+
+    from neuralrig.server.audio.jack_client import JackMonitor
 
     daemon = Daemon("--audio", "jack")
     client = Client(daemon.osc_port)
+    pedal = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "nrdaemon-pedal")
+    pedal.open_virtual_port("out")
     try:
         daemon.wait_for("OSC listening on udp 127.0.0.1")
         client.send("/rig/level/gain", -6.0)
@@ -290,8 +295,20 @@ def test_the_live_daemon_answers_osc_and_stops_cleanly_with_it(jack_server) -> N
         params = client.ask("/status")
         status = dict(zip(params[::2], params[1::2], strict=True))
         assert status["backend"] == "jack" and status["state"] == "running"
+        # MIDI comes in on the audio client's own port; the pedal is found by pattern.
+        daemon.wait_for("MIDI on JACK: ports neuralrig:midi_in and neuralrig-midi-out:out")
+        daemon.wait_for("MIDI: connected from 'nrdaemon-pedal:out'")
+        deadline = time.monotonic() + 10
+        while client.ask("/rig/level/gain/get")[0] > -40.0 and time.monotonic() < deadline:
+            pedal.send_message([0xB0, 11, 0])  # expression pedal heel down
+            time.sleep(0.05)
+        assert client.ask("/rig/level/gain/get")[0] <= -40.0
     finally:
         client.close()
+        with JackMonitor("nrdaemon-graph") as graph:
+            graph.wait_until_settled()  # see JackMonitor: rtmidi ports close after that
+            pedal.close_port()
+        pedal.delete()
         code = daemon.stop()
     assert code == 0, "\n".join(daemon.lines)
     assert not any("Traceback" in line for line in daemon.lines), "\n".join(daemon.lines)

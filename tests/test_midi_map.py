@@ -671,3 +671,98 @@ def test_inverse_curves_round_trip(make) -> None:
             assert curve.position(curve.value(x)) == pytest.approx(x, abs=1e-9), mapping
     assert math.isclose(Curve(CCMapping(cc=1, slot="d", param="t", curve="exp", minimum=2000.0,
                                         maximum=1.0), time_spec).value(1.0), 1.0)
+
+
+# -- the audio thread's share (engine.midi_io) -------------------------------------------
+
+ROUTED = """
+[midi]
+expression = true
+[[midi.cc]]
+cc = 7
+slot = "level"
+param = "gain"
+min = -40.0
+max = 0.0
+curve = "linear"
+channel = 2
+[[midi.cc]]
+cc = 20
+slot = "delay"
+param = "feedback"
+mode = "relative"
+[[midi.cc]]
+cc = 1
+lsb = 33
+slot = "eq"
+param = "low"
+"""
+
+
+def test_routes_hold_what_the_mapper_would_set_for_absolute_seven_bit_ccs(make) -> None:
+    rig = make(ROUTED)
+    routes = rig.mapper.routes()
+    (route,) = routes[(1, 7)]  # channel 2 only
+    assert (0, 7) not in routes
+    for value in (0, 1, 64, 126, 127):
+        rig.cc(7, value, channel=2)
+        assert route.values[value] == rig.value("level", "gain")
+    # Relative and 14-bit mappings keep state between messages: the MIDI thread's job.
+    assert not any(cc in (20, 1, 33) for _, cc in routes)
+    # The expression pedal's defaults (CC 11 -> level.gain, CC 4 -> drive) are omni.
+    assert all((channel, 11) in routes and (channel, 4) in routes for channel in range(16))
+
+
+def test_routes_are_published_again_when_the_mappings_change(make) -> None:
+    rig = make(ROUTED)
+    published: list[dict] = []
+    mapper = MidiMapper(rig.controller, rig.engine.config.control.midi,
+                        publish_routes=published.append)
+    try:
+        assert (1, 7) in published[-1]
+        rig.controller.map_cc(CCMapping(cc=30, slot="delay", param="time", channel=1))
+        assert (0, 30) in published[-1]
+        rig.controller.forget_cc("delay", "time")
+        assert (0, 30) not in published[-1]
+    finally:
+        mapper.close()
+
+
+def test_the_audio_thread_applies_a_routed_cc_and_queues_every_event(make) -> None:
+    from neuralrig.server.engine.midi_io import EngineMidi
+
+    rig = make(ROUTED)
+    engine = rig.engine
+    midi = EngineMidi(engine, engine.backend.server)
+    try:
+        midi.routes = rig.mapper.routes()
+        midi._on_event(0xB1, 7, 0)  # what pyo's RawMidi calls on the audio thread
+        assert engine.chain.slots["level"].values["gain"] == pytest.approx(-40.0)
+        event = midi.inbox.popleft()
+        assert event.data == (0xB1, 7, 0) and event.chain is engine.chain
+        assert [r.param for r in event.applied] == ["gain"]
+        midi._on_event(0xB0, 20, 1)  # relative: queued, not applied
+        midi._on_event(0xC0, 3, 99)  # program change: two bytes
+        midi._on_event(0xF8, 0, 0)  # clock: nothing to act on
+        assert [e.data for e in midi.inbox] == [(0xB0, 20, 1), (0xC0, 3)]
+        assert all(not e.applied for e in midi.inbox)
+    finally:
+        midi.release()
+
+
+def test_a_cc_the_audio_thread_applied_is_not_applied_again(make) -> None:
+    """The MIDI thread lags the audio thread: re-applying an older value it already
+    applied would move the parameter back for a block."""
+    rig = make(ROUTED)
+    engine = rig.engine
+    routes = rig.mapper.routes()[(1, 7)]
+    level = engine.chain.slots["level"]
+    level.apply_param("gain", routes[0].values[127])  # the newer CC, applied in its block
+    older = mido.Message("control_change", channel=1, control=7, value=0)
+    rig.mapper.handle(older, routes, engine.chain)  # the MIDI thread catches up
+    rig.block()
+    assert level.values["gain"] == pytest.approx(0.0)  # not moved back to -40 dB
+    assert rig.value("level", "gain") == pytest.approx(-40.0)  # the state follows in order
+    rig.mapper.handle(older, routes, object())  # applied to a chain since replaced
+    rig.block()
+    assert level.values["gain"] == pytest.approx(-40.0)

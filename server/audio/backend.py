@@ -23,6 +23,8 @@ class AudioBackend(ABC):
         self.sample_rate = 0
         self.block = 0
         self.channels = 0
+        # The full JACK name of the server's own MIDI input, when it carries one
+        self.midi_input: str | None = None
 
     @abstractmethod
     def boot(self, sample_rate: int, block: int, channels: int) -> Any:

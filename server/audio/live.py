@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from ..engine.pyo_env import pyo
@@ -21,15 +22,26 @@ class _LiveBackend(AudioBackend):
         handle.stop()
 
 
+MIDI_INPUT = "midi_in"
+# pyo registers a MIDI output too; nothing is sent through it (see engine.midi_io).
+UNUSED_MIDI_OUTPUT = "unused_midi_out"
+
+
 class JackBackend(_LiveBackend):
-    """A JACK client named ``neuralrig``; the JACK server sets rate and block size."""
+    """A JACK client named ``neuralrig``; the JACK server sets rate and block size.
+
+    With ``midi`` the same client also carries the MIDI input (``neuralrig:midi_in``;
+    see ``engine.midi_io``).
+    """
 
     name = "jack"
 
-    def __init__(self, client_name: str = "neuralrig", autoconnect: bool = True) -> None:
+    def __init__(self, client_name: str = "neuralrig", autoconnect: bool = True,
+                 midi: bool = False) -> None:
         super().__init__()
         self.client_name = client_name
         self.autoconnect = autoconnect
+        self.midi = midi
         self.monitor: Any = None
 
     def boot(self, sample_rate: int, block: int, channels: int) -> Any:
@@ -49,9 +61,10 @@ class JackBackend(_LiveBackend):
                 "configured %d Hz / %d", jack_rate, jack_block, sample_rate, block,
             )
         self.sample_rate, self.block, self.channels = jack_rate, jack_block, channels
+        before = set(self.monitor.ports(type_pattern="midi")) if self.midi else set()
         server = pyo.Server(
             sr=jack_rate, nchnls=channels, buffersize=jack_block, duplex=1, audio="jack",
-            jackname=self.client_name, midi="none", verbosity=1,
+            jackname=self.client_name, midi="jack" if self.midi else "none", verbosity=1,
         )
         server.setJackAuto(self.autoconnect, self.autoconnect)
         server.boot()
@@ -59,7 +72,25 @@ class JackBackend(_LiveBackend):
             self.monitor.close()
             raise AudioBackendError("pyo could not open a JACK client (see the JACK log)")
         self.server = server
+        if self.midi:
+            server.setJackMidiInputPortName(MIDI_INPUT)
+            server.setJackMidiOutputPortName(UNUSED_MIDI_OUTPUT)
+            self.midi_input = self._own_midi_input(before)
         return server
+
+    def _own_midi_input(self, before: set[str]) -> str:
+        """The full name of the MIDI input our client just registered (JACK may have
+        renamed the client if the name was taken)."""
+        deadline = time.monotonic() + 2.0
+        while True:
+            new = set(self.monitor.ports(type_pattern="midi")) - before
+            found = sorted(n for n in new if n.endswith(f":{MIDI_INPUT}"))
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AudioBackendError("pyo opened no JACK MIDI ports (built without "
+                                        "JACK MIDI?); run with [midi] enabled = false")
+            time.sleep(0.01)
 
     def xruns(self) -> int | None:
         return self.monitor.xruns if self.monitor is not None else None

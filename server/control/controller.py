@@ -157,13 +157,17 @@ class RigController:
 
     # -- changing ----------------------------------------------------------
     def set_param(self, slot_id: str, name: str, value: float, *, norm: bool = False,
-                  at: float | None = None, origin: object = None) -> float:
-        """Set a parameter in its unit (or 0..1 with ``norm``); returns the clamped value."""
+                  at: float | None = None, origin: object = None,
+                  applied_to: object = None) -> float:
+        """Set a parameter in its unit (or 0..1 with ``norm``); returns the clamped value.
+
+        ``applied_to``: the chain the audio thread already applied it to (MIDI CC).
+        """
         spec = self.spec(slot_id, name)
         value = _finite(value, f"{slot_id}.{name}")
         value = spec.from_norm(value) if norm else spec.clamp(value)
         with self._lock:
-            self.engine.set_param(slot_id, name, value, at)
+            self.engine.set_param(slot_id, name, value, at, applied_to)
             self.slot(slot_id).values[name] = value
         self._notify(f"/rig/{slot_id}/{name}", (value,), origin)
         return value

@@ -1,23 +1,28 @@
-"""The MIDI frontend: virtual ports, auto-connection to devices, and the MIDI thread.
+"""The MIDI frontend: ports, auto-connection to devices, and the MIDI thread.
 
-``MidiFrontend(controller, settings).start()`` opens a virtual input and a
-virtual output port named ``settings.port_name`` (the output through mido's
-rtmidi backend, the input through python-rtmidi itself so that unparsable MIDI
-is logged rather than dropped silently), on JACK MIDI (``api = "jack"``), ALSA
-sequencer (``"alsa"``) or, with ``"auto"``, JACK when a JACK server runs and
-ALSA otherwise. When the API cannot be used (no JACK server, no
-/dev/snd/seq, not compiled into python-rtmidi) it logs a warning and the
-daemon runs without MIDI.
+``MidiFrontend(controller, settings).start()`` opens an output port named
+``settings.port_name`` (through mido's rtmidi backend) and takes input from one
+of two places, on JACK MIDI (``api = "jack"``), ALSA sequencer (``"alsa"``) or,
+with ``"auto"``, JACK when a JACK server runs and ALSA otherwise:
 
-Under JACK the two ports live on clients ``<port_name>-midi-in`` (port ``in``)
-and ``<port_name>-midi-out`` (port ``out``), so pyo's audio client keeps the
-plain name (``neuralrig:input_1``). They must be opened before the audio
-engine starts (``open_ports()``): a JACK client that python-rtmidi opens
-while pyo's client runs in the same process stalls the audio for about a
-second. So under JACK nothing new is ever opened later: a small ctypes
-client (``JackMonitor``, which releases the GIL) lists the MIDI ports and
-connects matching sources to our input and our output to matching
-destinations.
+* the audio engine's own JACK client, when the engine runs on JACK with MIDI
+  (``neuralrig serve`` under JACK: port ``neuralrig:midi_in``). A mapped CC is
+  then applied by the audio thread in the block it arrives in
+  (``engine.midi_io``); everything else comes to the MIDI thread from there;
+* otherwise a python-rtmidi input port of its own (under JACK on client
+  ``<port_name>-midi-in``, port ``in``), so MIDI also works beside the offline or
+  PortAudio backends.
+
+When the API cannot be used (no JACK server, no /dev/snd/seq, not compiled into
+python-rtmidi) it logs a warning and the daemon runs without MIDI.
+
+Under JACK the output lives on client ``<port_name>-midi-out`` (port ``out``).
+python-rtmidi's ports must be opened before the audio engine starts
+(``open_ports()``): a JACK client that python-rtmidi opens while pyo's client
+runs in the same process stalls the audio for about a second. So under JACK
+nothing new is ever opened later: a small ctypes client (``JackMonitor``, which
+releases the GIL) lists the MIDI ports and connects matching sources to our
+input and our output to matching destinations.
 
 Under ALSA, python-rtmidi cannot connect two arbitrary ports, but opening a
 numbered port makes RtMidi create a port of its own and connect it to that
@@ -33,13 +38,15 @@ Our own ports (clients named ``port_name``, or ``port_name-NN`` as JACK
 renames duplicates) are never connected, and neither is ALSA's "Midi Through"
 unless a pattern names it (it would loop our echoes back as input).
 
-Threads. Under JACK no Python callback is set: one would run in the MIDI
-client's real-time process thread and take the GIL there. A poll thread
-reads RtMidi's lock-free queue every 2 ms instead. Under ALSA
-the callback (on RtMidi's own thread) only queues the message. Either way
-one "neuralrig-midi" thread takes messages in order and applies them
-through ``MidiMapper`` (a preset load can take a while). Nothing here raises
-into a callback: bad MIDI is logged at debug level and dropped.
+Threads. With the engine's input, the audio thread queues every event and the
+"neuralrig-midi" thread takes them every 2 ms. With a python-rtmidi input under
+JACK no Python callback is set: one would run in the MIDI client's real-time
+process thread and take the GIL there. A poll thread reads RtMidi's lock-free
+queue every 2 ms instead. Under ALSA the callback (on RtMidi's own thread) only
+queues the message. Either way one "neuralrig-midi" thread takes messages in
+order and applies them through ``MidiMapper`` (a preset load can take a while).
+Nothing here raises into a callback: bad MIDI is logged at debug level and
+dropped.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ from typing import Any
 import mido
 
 from ..control_config import MidiSettings
+from ..engine.midi_io import EngineMidi, Routes
 from .controller import RigController
 from .midi_map import MidiMapper
 
@@ -91,19 +99,21 @@ class MidiFrontend:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._engine_midi: EngineMidi | None = None  # MIDI on the audio engine's client
 
     # -- life cycle ----------------------------------------------------------
     @property
     def running(self) -> bool:
         return self.api is not None
 
-    def open_ports(self) -> bool:
+    def open_ports(self, with_input: bool = True) -> bool:
         """Open our virtual ports; under JACK call this before the audio engine starts.
 
-        False (with a warning) if MIDI is off or unavailable. ``start()`` calls it
-        when it has not been called.
+        ``with_input=False`` opens the output only: the audio engine's JACK client
+        takes the input (``engine.midi_io``). False (with a warning) if MIDI is off or
+        unavailable. ``start()`` calls it when it has not been called.
         """
-        if self._vin is not None:
+        if self._vout is not None:
             return True
         settings = self.settings
         if not settings.enabled:
@@ -127,17 +137,18 @@ class MidiFrontend:
         ports = ("in", "out") if jack else (name, name)
         try:
             before = set(self._open_patchbay().ports(type_pattern="midi")) if jack else set()
-            # The input is rtmidi's own: mido's input callback drops a message it cannot
-            # parse without a word, and bad MIDI should leave a debug line.
-            self._vin = rtmidi.MidiIn(rtapi, clients[0], queue_size_limit=4096)
-            self._vin.ignore_types(sysex=False, timing=True, active_sense=True)
-            if not jack:  # under JACK a callback would take the GIL in JACK's RT thread
-                self._vin.set_callback(self._on_raw)
-            self._vin.open_virtual_port(ports[0])
+            if with_input:
+                # The input is rtmidi's own: mido's input callback drops a message it
+                # cannot parse without a word, and bad MIDI should leave a debug line.
+                self._vin = rtmidi.MidiIn(rtapi, clients[0], queue_size_limit=4096)
+                self._vin.ignore_types(sysex=False, timing=True, active_sense=True)
+                if not jack:  # under JACK a callback would take the GIL in JACK's RT thread
+                    self._vin.set_callback(self._on_raw)
+                self._vin.open_virtual_port(ports[0])
             backend = mido.Backend(f"mido.backends.rtmidi/{_BACKENDS[api]}", load=True)
             self._vout = backend.open_output(ports[1], virtual=True, client_name=clients[1])
             if jack:
-                self.port_names = self._own_jack_ports(before, ports)
+                self.port_names = self._own_jack_ports(before, ports, with_input)
             else:
                 self._scan_in = rtmidi.MidiIn(rtapi, name)
                 self._scan_out = rtmidi.MidiOut(rtapi, name)
@@ -155,16 +166,17 @@ class MidiFrontend:
             self._patchbay = JackMonitor(f"{self.settings.port_name}-midi-patch").start()
         return self._patchbay
 
-    def _own_jack_ports(self, before: set[str], ports: tuple[str, str]) -> tuple[str, str]:
-        """Our two ports' full names: the MIDI ports that appeared when we opened them."""
+    def _own_jack_ports(self, before: set[str], ports: tuple[str, str], with_input: bool
+                        ) -> tuple[str, str]:
+        """Our ports' full names: the MIDI ports that appeared when we opened them."""
         new = set(self._patchbay.ports(type_pattern="midi")) - before
         found = []
-        for port in ports:
+        for port in ports if with_input else ports[1:]:
             names = sorted(n for n in new if n.endswith(f":{port}"))
             if not names:
                 raise RuntimeError(f"our JACK MIDI port '{port}' did not appear")
             found.append(names[0])
-        return found[0], found[1]
+        return (found[0], found[1]) if with_input else ("", found[0])
 
     def start(self, controller: RigController | None = None) -> bool:
         """Open the ports (if ``open_ports`` did not) and start the MIDI threads."""
@@ -172,18 +184,25 @@ class MidiFrontend:
             self.controller = controller
         if self.mapper is not None:
             return True
-        if not self.open_ports():
+        engine_midi = self._engine_input()
+        if not self.open_ports(with_input=engine_midi is None):
             return False
+        if engine_midi is not None and self._vin is None:
+            self._engine_midi = engine_midi
+            self.port_names = (self.controller.engine.backend.midi_input, self.port_names[1])
         assert self.controller is not None, "MidiFrontend needs a RigController to start"
         settings, api, name = self.settings, self.api, self.settings.port_name
         assert api is not None
-        self.mapper = MidiMapper(self.controller, settings, send=self._send)
+        engine_midi = self._engine_midi
+        self.mapper = MidiMapper(self.controller, settings, send=self._send,
+                                 publish_routes=self._publish_routes if engine_midi else None)
         self._stop.clear()
+        dispatch = self._engine_loop if engine_midi else self._dispatch_loop
         self._threads = [
-            threading.Thread(target=self._dispatch_loop, name="neuralrig-midi", daemon=True),
+            threading.Thread(target=dispatch, name="neuralrig-midi", daemon=True),
             threading.Thread(target=self._scan_loop, name="neuralrig-midi-scan", daemon=True),
         ]
-        if api == "jack":
+        if api == "jack" and not engine_midi:
             self._threads.append(threading.Thread(target=self._poll_loop,
                                                   name="neuralrig-midi-poll", daemon=True))
         self._rescan()  # devices present now are connected before start() returns
@@ -206,8 +225,20 @@ class MidiFrontend:
         if self.mapper is not None:
             self.mapper.close()
             self.mapper = None
+        if self._engine_midi is not None:
+            self._engine_midi.routes = {}
+            self._engine_midi = None
         self._close_ports()
         self.api = None
+
+    def _engine_input(self) -> EngineMidi | None:
+        """The audio engine's own JACK MIDI input, when it has one (``engine.midi_io``)."""
+        engine_midi = getattr(getattr(self.controller, "engine", None), "midi", None)
+        return engine_midi if engine_midi is not None and self.wants_jack() else None
+
+    def wants_jack(self) -> bool:
+        """MIDI is on and would use JACK (``api`` jack, or auto with a JACK server)."""
+        return self.settings.enabled and self._choose_api() == "jack"
 
     def _choose_api(self) -> str:
         if self.settings.api != "auto":
@@ -243,6 +274,24 @@ class MidiFrontend:
                 log.debug("MIDI poll: %s", exc)
                 return
             time.sleep(POLL_INTERVAL)
+
+    def _engine_loop(self) -> None:
+        """Engine ports: take what the audio thread queued, every POLL_INTERVAL."""
+        mapper, engine_midi = self.mapper, self._engine_midi
+        assert mapper is not None and engine_midi is not None
+        inbox = engine_midi.inbox
+        while not self._stop.is_set():
+            while inbox:
+                event = inbox.popleft()
+                try:
+                    mapper.handle_bytes(event.data, event.applied, event.chain)
+                except Exception:  # the mapper never raises; this is the last guard
+                    log.exception("MIDI message %r failed", event.data)
+            time.sleep(POLL_INTERVAL)
+
+    def _publish_routes(self, routes: Routes) -> None:
+        if self._engine_midi is not None:
+            self._engine_midi.routes = routes
 
     def _on_raw(self, event: Any, data: Any = None) -> None:
         """rtmidi callback (a backend thread): queue only."""

@@ -81,6 +81,7 @@ from typing import Any
 import mido
 
 from ..control_config import CCMapping, MidiSettings, SwitchMapping
+from ..engine.midi_io import CCRoute, Routes
 from ..engine.params import ParamSpec
 from ..errors import NeuralrigError
 from .controller import RigController
@@ -162,12 +163,13 @@ class MidiMapper:
     """Applies MIDI messages to a RigController; sends feedback through ``send``."""
 
     def __init__(self, controller: RigController, settings: MidiSettings,
-                 send: Send | None = None, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+                 send: Send | None = None, clock: Callable[[], float] = time.monotonic,
+                 publish_routes: Callable[[Routes], None] | None = None) -> None:
         self.controller = controller
         self.settings = settings
         self.send = send
         self.clock = clock
+        self.publish_routes = publish_routes
         self.defaults: list[CCMapping] = []
         self._msb: dict[tuple[int, int], int] = {}  # (channel0, msb cc) -> last MSB
         self._lsb: dict[tuple[int, int], int] = {}  # (channel0, msb cc) -> last LSB
@@ -192,20 +194,26 @@ class MidiMapper:
             self._refresh_defaults()
 
     # -- input ---------------------------------------------------------------
-    def handle_bytes(self, data: Iterable[int]) -> None:
+    def handle_bytes(self, data: Iterable[int], applied: tuple[CCRoute, ...] = (),
+                     chain: object = None) -> None:
+        """Apply raw MIDI bytes; ``applied`` routes were already applied to ``chain``
+        by the audio thread (see ``engine.midi_io``)."""
         try:
             message = mido.Message.from_bytes(list(data))
         except (ValueError, TypeError) as exc:
             log.debug("ignored MIDI bytes %s: %s", _hex(data), exc)
             return
-        self.handle(message)
+        self.handle(message, applied, chain)
 
-    def handle(self, message: mido.Message) -> None:
+    def handle(self, message: mido.Message, applied: tuple[CCRoute, ...] = (),
+               chain: object = None) -> None:
         """Apply one message; never raises."""
         try:
             kind = message.type
             if kind == "control_change":
-                self._control_change(message.channel, message.control, message.value)
+                done = tuple(route.mapping for route in applied)
+                self._control_change(message.channel, message.control, message.value,
+                                     done, chain)
             elif kind == "program_change":
                 self._program_change(message.channel, message.program)
             elif kind in ("note_on", "note_off"):
@@ -218,7 +226,8 @@ class MidiMapper:
         except Exception:
             log.exception("MIDI %s failed", message)
 
-    def _control_change(self, channel0: int, cc: int, value: int) -> None:
+    def _control_change(self, channel0: int, cc: int, value: int,
+                        done: tuple[object, ...] = (), chain: object = None) -> None:
         with self._sent_lock:
             self._sent[(channel0, cc)] = value  # a motor fader is where it was moved to
         controller = self.controller
@@ -240,7 +249,7 @@ class MidiMapper:
                 if mapping.mode == "relative":
                     self._relative(mapping, value)
                 else:
-                    self._apply(mapping, value / SEVEN_BIT)
+                    self._apply(mapping, value / SEVEN_BIT, chain if mapping in done else None)
             elif cc == mapping.cc:
                 key = (channel0, mapping.cc)
                 self._msb[key] = value
@@ -253,9 +262,10 @@ class MidiMapper:
                     fine = (self._msb[key] << 7) | value
                     self._apply(mapping, fine / FOURTEEN_BIT)
 
-    def _apply(self, mapping: CCMapping, x: float) -> None:
+    def _apply(self, mapping: CCMapping, x: float, applied_to: object = None) -> None:
         curve = self._curve(mapping)
-        self.controller.set_param(mapping.slot, mapping.param, curve.value(x), origin=mapping)
+        self.controller.set_param(mapping.slot, mapping.param, curve.value(x), origin=mapping,
+                                  applied_to=applied_to)
 
     def _relative(self, mapping: CCMapping, value: int) -> None:
         steps = value if value < 64 else value - 128  # 0 -> 0, 64 -> -64 (no move)
@@ -339,6 +349,8 @@ class MidiMapper:
                 if mapping is not None:
                     new.append(mapping)
         self.defaults = new
+        if self.publish_routes is not None:
+            self.publish_routes(self.routes())
         if new != old:
             for m in new:
                 log.info("expression pedal: CC %d -> %s.%s (%g .. %g)", m.cc, m.slot, m.param,
@@ -364,6 +376,26 @@ class MidiMapper:
             if view.type == "neural" and view.specs:
                 return CCMapping(cc=EXPRESSION_2_CC, slot=slot_id, param=next(iter(view.specs)))
         return None
+
+    def routes(self) -> Routes:
+        """What the audio thread may apply by itself: absolute 7-bit CC mappings, each
+        with its 128 values worked out here (14-bit and relative mappings keep state,
+        so they stay on the MIDI thread)."""
+        found: dict[tuple[int, int], list[CCRoute]] = {}
+        for mapping in self._mappings():
+            if mapping.lsb is not None or mapping.mode == "relative":
+                continue
+            try:
+                spec = self.controller.spec(mapping.slot, mapping.param)
+                curve = self._curve(mapping)
+            except NeuralrigError:
+                continue
+            values = tuple(spec.clamp(curve.value(v / SEVEN_BIT)) for v in range(128))
+            route = CCRoute(mapping.slot, mapping.param, values, mapping)
+            channels = range(16) if mapping.channel is None else (mapping.channel - 1,)
+            for channel0 in channels:
+                found.setdefault((channel0, mapping.cc), []).append(route)
+        return {key: tuple(routes) for key, routes in found.items()}
 
     def _range(self, mapping: CCMapping) -> tuple[float, float]:
         curve = self._curve(mapping)

@@ -29,6 +29,7 @@ from ..audio.offline import OfflineBackend
 from ..config import RigConfig
 from ..errors import ConfigError, UnknownSlotError
 from .chain import SWAP_FADE, ChainInstance
+from .midi_io import EngineMidi
 from .processor import BuildContext
 from .pyo_env import pyo
 from .stats import BlockStats, StatsSnapshot
@@ -66,6 +67,7 @@ class Engine:
         self._blocks = 0
         self.stats: BlockStats | None = None
         self.audio_errors = 0
+        self.midi: EngineMidi | None = None  # MIDI on the engine's own client (JACK)
 
     # -- life cycle ------------------------------------------------------
     def start(self) -> None:
@@ -83,6 +85,10 @@ class Engine:
         self._trigger_table = pyo.DataTable(cfg.block, init=impulse)
         self._block_trigger = pyo.TableScan(self._trigger_table)
         self._source = backend.source()
+        if backend.midi_input is not None:
+            # Before the chain: pyo computes objects in creation order, so a CC handled
+            # here reaches the chain in the block it arrives in.
+            self.midi = EngineMidi(self, server)
         self.chain = self._build(cfg, faded_in=True)
         self._sink = backend.attach_sink(self.chain.output)
         server.setCallback(self._block_start)
@@ -105,6 +111,9 @@ class Engine:
             chain.release()
         self.chain = self._sink = self._latest = None
         self._retiring.clear()
+        if self.midi is not None:
+            self.midi.release()
+            self.midi = None
         self._commands.clear()
         self._timed.clear()
         self._source = self._block_trigger = self._trigger_table = None
@@ -218,9 +227,13 @@ class Engine:
             known = ", ".join(chain.slots) or "none"
             raise UnknownSlotError(f"no slot '{slot_id}' in the rig (slots: {known})") from None
 
-    def set_param(self, slot_id: str, name: str, value: float, at: float | None = None
-                  ) -> float:
-        """Clamp and schedule a parameter change; returns the value that will apply."""
+    def set_param(self, slot_id: str, name: str, value: float, at: float | None = None,
+                  applied_to: object = None) -> float:
+        """Clamp and schedule a parameter change; returns the value that will apply.
+
+        ``applied_to``: the chain the audio thread already applied this value to (a
+        MIDI CC route); nothing is scheduled unless a newer chain is waiting.
+        """
         slot = self.slot(slot_id)
         if name == "mix":
             value = min(1.0, max(0.0, _finite(value, "mix")))
@@ -232,6 +245,8 @@ class Engine:
             return float(flag)
         spec = slot.processor.spec(name)
         value = spec.clamp(value)
+        if applied_to is not None and applied_to is (self._latest or self.chain):
+            return value
         self.post(lambda: slot.apply_param(name, value), at)
         return value
 

@@ -422,3 +422,48 @@ def test_midi_learn_over_osc_with_a_real_controller_and_a_preset_keeps_it(make, 
     finally:
         client.close()
         osc.stop()
+
+
+def test_a_burst_beyond_what_pyo_takes_in_one_cycle_loses_events_not_the_rig(
+        jack_server, tmp_path: Path) -> None:
+    """pyo copies a cycle's MIDI input into a fixed array of 200 events without a bound
+    check; past it, its own event counters are overwritten. What that costs, measured
+    here, is events of that cycle only: the rig keeps running and takes the next CC."""
+    import jack
+
+    rig = Rig(tmp_path, live=True, api="jack", connect=("nrburst*",))
+    burst = {"size": 0}
+    client = jack.Client("nrburst", no_start_server=True)
+    port = client.midi_outports.register("out")
+
+    @client.set_process_callback
+    def process(frames: int) -> None:
+        port.clear_buffer()
+        size, burst["size"] = burst["size"], 0
+        for i in range(size):  # one cycle, times spread over it, in order
+            port.write_midi_event(i * frames // size, (0xB0, 7, i % 128))
+
+    try:
+        client.activate()
+        assert rig.midi.start()
+        assert wait_for(lambda: rig.midi.inputs() == ["nrburst:out"])
+        engine_midi = rig.engine.midi
+        for size in (150, 1000, 2500):
+            before = engine_midi.received
+            burst["size"] = size
+            assert wait_for(lambda: burst["size"] == 0)
+            time.sleep(0.2)
+            assert 0 <= engine_midi.received - before <= size
+        rig.controller.set_param("level", "gain", 0.0, origin="osc")
+        level = rig.engine.chain.slots["level"]
+        assert wait_for(lambda: level.values["gain"] == 0.0)
+        blocks = rig.engine.status().stats.blocks
+        burst["size"] = 1  # one CC 7 = 0: -40 dB
+        assert wait_for(lambda: level.values["gain"] == pytest.approx(-40.0))
+        assert wait_for(lambda: rig.gain() == pytest.approx(-40.0))
+        assert wait_for(lambda: rig.engine.status().stats.blocks > blocks + 100)
+    finally:
+        client.deactivate()
+        GRAPH[0].wait_until_settled()
+        client.close()
+        rig.close()

@@ -18,6 +18,15 @@ two cheap things, and nothing that locks, logs or does I/O:
   empties: it keeps the controller's state, feedback, learn, presets, notes,
   footswitches and the other mappings.
 
+Limits of pyo's JACK MIDI input: it reads three bytes of every event (system
+messages such as sysex arrive truncated and are ignored here; a malformed two-byte
+CC would take a third byte from whatever follows it in JACK's buffer), and it takes
+at most 200 events per cycle into a fixed array without a bound check. Past 200 it
+overwrites its own event counters: measured with bursts of 250, 1,000 and 2,727 CCs
+in one 128-frame cycle, 151, 0 and 180 events arrived, and the rig ran on and took
+the next CC (``test_midi_jack``). Hardware MIDI (about 3 events per cycle on a DIN
+cable) never comes near it; a sequencer sending every controller at once could.
+
 Feedback does not go out of pyo's MIDI output port: pyo clears that port's buffer
 only in cycles where it sends something, so JACK repeats the last events every
 cycle until the next send (seen here: a CC echoed hundreds of times). The MIDI

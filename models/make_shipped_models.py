@@ -7,7 +7,7 @@
 3. Train each model in stages with ``neuralrig train --pairs``, each starting
    (``--init``) from the one before: the coarse grid (tone 0, 0.5, 1) from scratch,
    the dense grid (tone in eighths), then the dense grid with ``--loss balanced`` (the
-   LSTM twice: its error was still falling after the first 30 epochs).
+   LSTM three times: its error was still falling after each 30 epochs).
    Held-out settings (drive 0.125..0.875 x tone 0.25, 0.75) are never trained on;
    the reports give their ESR.
 
@@ -59,7 +59,8 @@ class Stage(NamedTuple):
 MODELS = (("overdrive-lstm", "lstm", "standard",
            (Stage("coarse", 45, 100), Stage("dense", 14, 100, 0.002),
             Stage("dense", 30, 100, 0.001, "balanced", 8),
-            Stage("dense", 30, 100, 0.0007, "balanced", 8))),
+            Stage("dense", 30, 100, 0.0007, "balanced", 8),
+            Stage("dense", 30, 100, 0.0005, "balanced", 8))),
           ("overdrive-wavenet-nano", "wavenet", "nano",
            (Stage("coarse", 45, 100), Stage("dense", 12, 100, 0.001),
             Stage("dense", 10, 100, 0.001, "balanced", 8))))

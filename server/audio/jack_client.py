@@ -363,6 +363,21 @@ class JackMonitor:
         finally:
             lib.jack_free(ctypes.cast(arr, ctypes.c_void_p))
 
+    def new_port(self, before: set[str], short_name: str, type_pattern: str = "midi",
+                 timeout: float = 0.0) -> str:
+        """The full name of a port called ``short_name`` that is not in ``before`` (a
+        port this process just registered; JACK may have renamed its client). Waits up
+        to ``timeout`` seconds for it; raises AudioBackendError if it does not appear."""
+        deadline = time.monotonic() + timeout
+        while True:
+            new = set(self.ports(type_pattern=type_pattern)) - before
+            found = sorted(n for n in new if n.endswith(f":{short_name}"))
+            if found:
+                return found[0]
+            if time.monotonic() >= deadline:
+                raise AudioBackendError(f"JACK port '{short_name}' did not appear")
+            time.sleep(0.01)
+
     def connect(self, src: str, dst: str) -> None:
         """Connect output port ``src`` to input port ``dst`` (already connected is fine)."""
         rc = _lib().jack_connect(self._live(), src.encode(), dst.encode())

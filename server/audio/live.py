@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from ..engine.pyo_env import pyo
@@ -79,18 +78,11 @@ class JackBackend(_LiveBackend):
         return server
 
     def _own_midi_input(self, before: set[str]) -> str:
-        """The full name of the MIDI input our client just registered (JACK may have
-        renamed the client if the name was taken)."""
-        deadline = time.monotonic() + 2.0
-        while True:
-            new = set(self.monitor.ports(type_pattern="midi")) - before
-            found = sorted(n for n in new if n.endswith(f":{MIDI_INPUT}"))
-            if found:
-                return found[0]
-            if time.monotonic() > deadline:
-                raise AudioBackendError("pyo opened no JACK MIDI ports (built without "
-                                        "JACK MIDI?); run with [midi] enabled = false")
-            time.sleep(0.01)
+        try:
+            return self.monitor.new_port(before, MIDI_INPUT, timeout=2.0)
+        except AudioBackendError:
+            raise AudioBackendError("pyo opened no JACK MIDI ports (built without JACK "
+                                    "MIDI?); run with [midi] enabled = false") from None
 
     def xruns(self) -> int | None:
         return self.monitor.xruns if self.monitor is not None else None

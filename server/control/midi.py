@@ -169,14 +169,8 @@ class MidiFrontend:
     def _own_jack_ports(self, before: set[str], ports: tuple[str, str], with_input: bool
                         ) -> tuple[str, str]:
         """Our ports' full names: the MIDI ports that appeared when we opened them."""
-        new = set(self._patchbay.ports(type_pattern="midi")) - before
-        found = []
-        for port in ports if with_input else ports[1:]:
-            names = sorted(n for n in new if n.endswith(f":{port}"))
-            if not names:
-                raise RuntimeError(f"our JACK MIDI port '{port}' did not appear")
-            found.append(names[0])
-        return (found[0], found[1]) if with_input else ("", found[0])
+        out = self._patchbay.new_port(before, ports[1])
+        return (self._patchbay.new_port(before, ports[0]) if with_input else "", out)
 
     def start(self, controller: RigController | None = None) -> bool:
         """Open the ports (if ``open_ports`` did not) and start the MIDI threads."""

@@ -130,7 +130,15 @@ def _watch(engine: Engine, stop: threading.Event) -> None:
     """Report xruns as they happen and a status line every minute."""
     last_xruns = engine.backend.xruns() or 0
     last_status = time.monotonic()
+    last_late: dict[str, int] = {}
     while not stop.wait(1.0):
+        for slot_id, report in engine.slot_reports().items():
+            late = report.get("late_chunks", 0)
+            if late > last_late.get(slot_id, 0):
+                log.warning("slot %s: %d generator chunk(s) late (total %d), played as "
+                            "silence; raise its budget or buffer, or use a lighter model",
+                            slot_id, late - last_late.get(slot_id, 0), late)
+            last_late[slot_id] = late
         xruns = engine.backend.xruns() or 0
         if xruns > last_xruns:
             snap = engine.stats.snapshot() if engine.stats else None

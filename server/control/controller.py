@@ -150,6 +150,10 @@ class RigController:
         status["state"] = "running"
         status["preset"] = self.preset or ""
         status["slots"] = len(self._slots)
+        for report in self.engine.slot_reports().values():
+            for key in ("late_chunks", "dropped_chunks"):
+                if key in report:
+                    status[key] = status.get(key, 0) + report[key]
         return status
 
     def meters(self) -> dict[str, Any]:

@@ -147,6 +147,7 @@ class Engine:
             channels=config.channels,
             block_trigger=self._block_trigger,
             data_dirs=tuple(dict.fromkeys((*config.impulse_dirs, *config.model_dirs))),
+            realtime=not isinstance(self.backend, OfflineBackend),
         )
         assert self.stats is not None
         return ChainInstance(config, self._source, ctx, self.stats.stop, faded_in)
@@ -277,6 +278,14 @@ class Engine:
             xruns=self.backend.xruns(),
             stats=self.stats.snapshot(),
         )
+
+    def slot_reports(self) -> dict[str, dict[str, Any]]:
+        """Each slot's counters that have something to say (a generator's late chunks)."""
+        chain = self.chain
+        if chain is None:
+            return {}
+        reports = {sid: slot.processor.report() for sid, slot in list(chain.slots.items())}
+        return {sid: report for sid, report in reports.items() if report}
 
     def meters(self) -> dict[str, Any]:
         assert self.chain is not None

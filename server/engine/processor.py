@@ -43,6 +43,9 @@ class BuildContext:
     data_dirs: tuple[Path, ...] = ()
     # Objects that must live as long as the chain instance (tables, hooks).
     keep: list[Any] = field(default_factory=list)
+    # False offline (render, tests): blocks come as fast as they are computed, so
+    # work a live rig hands to a worker thread runs inline instead.
+    realtime: bool = True
 
     def resolve_file(self, name: str, what: str) -> Path:
         """Find ``name`` in the data folders; a bare name or a path inside them."""
@@ -107,6 +110,10 @@ class Processor(ABC):
     def latency_samples(self) -> int:
         """Latency the processor adds, in samples at the engine rate."""
         return 0
+
+    def report(self) -> dict[str, Any]:
+        """Counters worth showing in the slot's state (late chunks, errors); none by default."""
+        return {}
 
     def reset(self) -> None:  # noqa: B027 - pyo objects keep no state worth clearing
         """Clear state a model carries between blocks."""

@@ -124,7 +124,7 @@ class SlotInstance:
         self._mix.value = mix
 
     def state(self) -> dict[str, Any]:
-        return {
+        state = {
             "id": self.id,
             "type": self.processor.kind,
             "bypass": self.bypass,
@@ -132,3 +132,7 @@ class SlotInstance:
             "params": dict(self.values),
             "latency_samples": self.latency_samples,
         }
+        report = self.processor.report()
+        if report:
+            state["stats"] = report
+        return state

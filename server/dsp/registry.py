@@ -27,6 +27,8 @@ def _load_builtin(kind: str | None = None) -> None:
         from ..engine import neural_slot  # noqa: F401
     if kind in (None, "rave"):
         from ..engine import generator_slot  # noqa: F401
+    if kind in (None, "oneshots"):
+        from ..engine import oneshot_slot  # noqa: F401
 
 
 def processor_class(kind: str) -> type[Processor]:

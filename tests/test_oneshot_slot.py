@@ -1,0 +1,133 @@
+"""The one-shot slot in the engine: notes play the current latent point, controls move it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import offline_controller
+from neuralrig.models.generators.oneshots.model import OneShotModel
+from neuralrig.models.generators.oneshots.synth import write_pack
+from neuralrig.models.generators.oneshots.train import TrainSettings, train_samples
+from neuralrig.server.errors import ConfigError
+
+BLOCK = 128
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("oneshots")
+    write_pack(folder / "pack", per_pack=6)
+    settings = TrainSettings(epochs=2, latent=8, channels=(4, 8), hidden=32, plots=False,
+                             threads=1)
+    train_samples(folder / "pack", folder / "tiny.safetensors", settings)
+    return folder
+
+
+def rig(folder: Path, **params: float) -> str:
+    text = (f'[paths]\nmodels = ["{folder}"]\n[engine]\nblock = {BLOCK}\n'
+            '[[slot]]\nid = "shots"\ntype = "oneshots"\nmodel = "tiny.safetensors"\n')
+    return text + "".join(f"{k} = {v}\n" for k, v in params.items())
+
+
+def run(controller, blocks: int) -> np.ndarray:
+    silence = np.zeros((BLOCK, 1), np.float32)
+    backend = controller.engine.backend
+    return np.concatenate([backend.process_block(silence)[:, 0].copy() for _ in range(blocks)])
+
+
+def expected(folder: Path, controller, velocity: int) -> np.ndarray:
+    """The one-shot the slot's parameters describe, decoded here, at the engine's rate."""
+    from scipy.signal import resample_poly
+
+    processor = controller.engine.slot("shots").processor
+    model = OneShotModel.load(folder / "tiny.safetensors")
+    values = dict(controller.engine.slot("shots").values)
+    audio = model.generate(processor.latent_point(values))
+    g = np.gcd(48000, model.sample_rate)
+    audio = resample_poly(audio, 48000 // g, model.sample_rate // g)[: processor.length]
+    return audio * velocity / 127.0
+
+
+def test_a_note_plays_the_current_point_in_the_next_block(model_dir: Path) -> None:
+    controller = offline_controller(model_dir, rig(model_dir, sample_a=3, sample_b=9, morph=0.4))
+    try:
+        assert not run(controller, 4).any()  # silent until a note
+        controller.note("shots", 60, 100)
+        y = run(controller, 120)
+        want = expected(model_dir, controller, 100)
+    finally:
+        controller.engine.stop()
+    assert np.any(y[:BLOCK] != 0.0)  # the note sounds in the block it is applied in
+    np.testing.assert_allclose(y[: len(want)], want, atol=1e-5)
+    assert not y[len(want):].any()  # a one-shot ends: note offs are not needed
+
+
+def test_moving_a_control_changes_the_next_note(model_dir: Path) -> None:
+    controller = offline_controller(model_dir, rig(model_dir))
+    try:
+        controller.note("shots", 60, 127)
+        first = run(controller, 120)
+        controller.set_param("shots", "pitch", 12.0)
+        controller.set_param("shots", "pc1", 0.5)
+        run(controller, 1)
+        controller.note("shots", 60, 127)
+        second = run(controller, 120)
+        want = expected(model_dir, controller, 127)
+    finally:
+        controller.engine.stop()
+    assert not np.allclose(first, second, atol=1e-4)
+    np.testing.assert_allclose(second[: len(want)], want, atol=1e-5)
+
+
+def test_feature_shifts_reach_their_targets_with_the_smallest_move(model_dir: Path) -> None:
+    controller = offline_controller(model_dir, rig(model_dir, sample_a=2))
+    try:
+        processor = controller.engine.slot("shots").processor
+        model = processor.model
+        base = dict(controller.engine.slot("shots").values)
+        z0 = processor.latent_point(base)
+        z1 = processor.latent_point({**base, "pitch": 5.0, "brightness": -3.0})
+    finally:
+        controller.engine.stop()
+    f0, f1 = model.features(z0), model.features(z1)
+    names = model.feature_names
+    assert f1[names.index("pitch")] - f0[names.index("pitch")] == pytest.approx(5.0, abs=1e-6)
+    assert f1[names.index("brightness")] - f0[names.index("brightness")] == pytest.approx(
+        -3.0, abs=1e-6)
+    rows = model.feature_A[[names.index("pitch"), names.index("brightness")]]
+    move = z1 - z0  # in the row space of the constrained estimators: nothing wasted
+    projected = rows.T @ np.linalg.lstsq(rows.T, move, rcond=None)[0]
+    np.testing.assert_allclose(projected, move, atol=1e-8)
+
+
+def test_two_notes_sound_together(model_dir: Path) -> None:
+    controller = offline_controller(model_dir, rig(model_dir))
+    try:
+        controller.note("shots", 60, 127)
+        controller.note("shots", 62, 127)
+        both = run(controller, 120)
+        want = expected(model_dir, controller, 127)
+    finally:
+        controller.engine.stop()
+    np.testing.assert_allclose(both[: len(want)], 2 * want, atol=1e-5)
+
+
+def test_parameters_and_notes_are_part_of_the_rig(model_dir: Path) -> None:
+    controller = offline_controller(model_dir, rig(model_dir))
+    try:
+        view = controller.slot("shots")
+        assert view.accepts_notes
+        assert {"sample_a", "sample_b", "morph", "pc1", "pc2", "pitch", "attack", "release",
+                "brightness", "level"} <= set(view.specs)
+        assert controller.set_param("shots", "morph", 0.5, norm=True) == 0.5
+    finally:
+        controller.engine.stop()
+
+
+def test_a_file_that_is_not_a_one_shot_model_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "tiny.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    with pytest.raises(ConfigError, match=r"tiny\.safetensors"):
+        offline_controller(tmp_path, rig(tmp_path))

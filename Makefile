@@ -102,6 +102,9 @@ run: deps venv
 
 test: EXTRAS = [test]
 test: deps test-deps venv
+	@# nn~'s own exporter, for the contract tests: its wheel pins torch 2.5, its code runs
+	@# on ours, so it comes without dependencies.
+	@$(VPY) -m pip install -q --no-deps nn-tilde==1.6.0 cached-conv==2.5.0
 	$(VPY) -m ruff check $(LINT_PATHS)
 	$(VPY) -m pytest
 

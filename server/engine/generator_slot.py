@@ -109,27 +109,29 @@ class RaveProcessor(Processor):
         except NeuralrigError as exc:
             raise ConfigError(str(exc)) from None
         model = self.model
-        if model.sample_rate != round(ctx.sample_rate):
-            raise ConfigError(
-                f"model '{name}' runs at {model.sample_rate} Hz, the engine at "
-                f"{ctx.sample_rate:g} Hz: set [engine] sample_rate = {model.sample_rate} "
-                "(generators are not resampled yet)")
         self.mode = opts["mode"]
         self._check_methods(name)
         dims = min(max(0, opts["latents"]), model.latent_size)
         self.dims = dims
         self.params = latent_params(self.mode, dims)
         block = ctx.block
-        step = math.lcm(model.ratio, block)
         if opts["buffer"] < 1:
             raise ConfigError("buffer must be a positive number of samples")
-        self.chunk = step * math.ceil(opts["buffer"] / step)
         budget = opts["budget"]
         if not 0.0 < budget <= 1.0:
             raise ConfigError(f"budget must be above 0 and at most 1, got {budget}")
+        engine_rate = round(ctx.sample_rate)
+        self._resampled = None
+        if model.sample_rate == engine_rate:
+            step = math.lcm(model.ratio, block)
+            self.chunk = step * math.ceil(opts["buffer"] / step)
+            self.model_chunk = self.chunk
+            self._added_latency = model.latency
+        else:
+            self._resample_to(engine_rate, opts["buffer"], name)
         self.budget = min(self.chunk, max(2 * block, block * math.ceil(budget * self.chunk
                                                                         / block)))
-        self.frames = self.chunk // model.ratio
+        self.frames = self.model_chunk // model.ratio
         self._ctrl = np.zeros((SLOTS, len(self.params)), np.float32)
         self._prev = np.array([p.default for p in self.params], np.float32)
         self._held = torch.zeros(model.latent_size)
@@ -137,6 +139,27 @@ class RaveProcessor(Processor):
         self._torch = torch
         log.info("%s: %s mode, %d latents exposed, buffer %d, latency %d samples",
                  model.describe(), self.mode, dims, self.chunk, self.latency_samples)
+
+    def _resample_to(self, engine_rate: int, buffer: int, name: str) -> None:
+        """Run the model at its own rate: chunks are resampled on the worker thread."""
+        from neuralrig.models.generators.gather import GatheredGenerator
+        from neuralrig.models.resampled import ResampledModel
+
+        model, block = self.model, self.ctx.block
+        self.chunk = block * math.ceil(buffer / block)
+        ratio = model.ratio
+        self.model_chunk = ratio * math.ceil(buffer * model.sample_rate / engine_rate / ratio)
+        gathered = GatheredGenerator(self._run_model, self.model_chunk, model.sample_rate,
+                                     model.latency)
+        try:
+            resampled = ResampledModel(gathered, engine_rate)
+        except NeuralrigError as exc:
+            raise ConfigError(f"model '{name}': {exc}") from None
+        resampled.prepare(1, self.chunk)
+        self._resampled = resampled
+        self._added_latency = resampled.latency_samples
+        log.info("model %s runs at %d Hz: resampled from %d Hz on the inference thread",
+                 name, model.sample_rate, engine_rate)
 
     def _check_methods(self, name: str) -> None:
         needs = {"style": ("encode", "decode"), "generate": ("decode",),
@@ -148,7 +171,7 @@ class RaveProcessor(Processor):
 
     @property
     def latency_samples(self) -> int:
-        return self.chunk + self.budget + self.model.latency
+        return self.chunk + self.budget + self._added_latency
 
     def report(self) -> dict[str, Any]:
         streamer = getattr(self, "_streamer", None)
@@ -180,6 +203,8 @@ class RaveProcessor(Processor):
 
     def reset(self) -> None:
         self.model.reset()
+        if self._resampled is not None:
+            self._resampled.reset()
         streamer = getattr(self, "_streamer", None)
         if streamer is not None:
             streamer.reset()
@@ -210,9 +235,17 @@ class RaveProcessor(Processor):
 
     # -- worker thread ------------------------------------------------------------
     def _infer(self, x: np.ndarray, number: int, out: np.ndarray) -> None:
+        self._now = self._ctrl[number % SLOTS].copy()
+        if self._resampled is None:
+            self._run_model(x, out)
+        else:
+            self._resampled.process(x[None, :], out[None, :])
+
+    def _run_model(self, x: np.ndarray, out: np.ndarray) -> None:
+        """One model-rate chunk through the mode's methods, edited by ``self._now``."""
         torch = self._torch
         model = self.model
-        ctrl = self._ctrl[number % SLOTS].copy()
+        ctrl = self._now
         with torch.inference_mode():
             audio = torch.from_numpy(x).view(1, 1, -1).to(model.device)
             if model.audio_channels > 1:
@@ -245,7 +278,7 @@ class RaveProcessor(Processor):
         else:
             spec = model.methods["prior"]
             z = model.call("prior", torch.full(
-                (1, spec.in_channels, self.chunk // spec.in_ratio), float(ctrl[0]),
+                (1, spec.in_channels, self.model_chunk // spec.in_ratio), float(ctrl[0]),
                 device=model.device))
             base = 1  # temperature comes first
         z = z.clone()

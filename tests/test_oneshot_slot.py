@@ -115,6 +115,23 @@ def test_two_notes_sound_together(model_dir: Path) -> None:
     np.testing.assert_allclose(both[: len(want)], 2 * want, atol=1e-5)
 
 
+def test_a_stolen_voice_fades_out_over_one_block(model_dir: Path) -> None:
+    controller = offline_controller(model_dir, rig(model_dir) + "voices = 1\n")
+    try:
+        controller.note("shots", 60, 127)
+        first = run(controller, 10)
+        controller.note("shots", 64, 127)  # the only voice is busy: steal it
+        after = run(controller, 120)
+        want = expected(model_dir, controller, 127)
+    finally:
+        controller.engine.stop()
+    b = BLOCK
+    np.testing.assert_allclose(first, want[: 10 * b], atol=1e-5)
+    fade = np.arange(b, 0, -1) / b
+    np.testing.assert_allclose(after[:b], want[10 * b:11 * b] * fade + want[:b], atol=1e-5)
+    np.testing.assert_allclose(after[b:len(want)], want[b:], atol=1e-5)
+
+
 def test_parameters_and_notes_are_part_of_the_rig(model_dir: Path) -> None:
     controller = offline_controller(model_dir, rig(model_dir))
     try:

@@ -11,8 +11,9 @@ A worker thread decodes the current point whenever a parameter changes (a few
 ms on one core) into a free buffer of a small pool and publishes it; a note
 then starts a voice on the newest buffer in the block it arrives in, scaled by
 its velocity, so a trigger never waits for the network. Voices play to their
-end (note offs are ignored, as on a drum sampler); the oldest is stolen when
-all are busy. Offline the decode runs inline, so renders are deterministic.
+end (note offs are ignored, as on a drum sampler); when all are busy the oldest
+is stolen and fades out over one block. Offline the decode runs inline, so
+renders are deterministic.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class OneShotProcessor(Processor):
         self._voice_pos = [0] * voices
         self._voice_gain = [0.0] * voices
         self._voice_age = [0] * voices
+        self._tail_buf, self._tail_pos, self._tail_gain = -1, 0, 0.0  # a stolen voice
         self._count = 0
         self.generated = 0
         self.generate_ms = 0.0  # last decode's duration
@@ -164,6 +166,7 @@ class OneShotProcessor(Processor):
         self._out_table = pyo.DataTable(block)
         self._out = np.asarray(self._out_table.getBuffer())
         self._scratch = np.zeros(block, np.float32)
+        self._fade_out = np.arange(block, 0, -1, dtype=np.float32) / block
         self._refresh()  # the first point, before any note can arrive
         self._hook = pyo.TrigFunc(ctx.block_trigger, self._process_block)
         voices = pyo.TableScan([self._out_table] * ctx.channels)
@@ -190,6 +193,9 @@ class OneShotProcessor(Processor):
     def reset(self) -> None:
         for v in range(len(self._voice_buf)):
             self._release_voice(v)
+        if self._tail_buf >= 0:
+            self._in_use[self._tail_buf] -= 1
+            self._tail_buf = -1
 
     # -- audio thread ---------------------------------------------------------------------
     def note(self, note: int, velocity: int) -> None:
@@ -198,8 +204,11 @@ class OneShotProcessor(Processor):
             return
         bufs = self._voice_buf
         free = [v for v in range(len(bufs)) if bufs[v] < 0]
-        voice = free[0] if free else min(range(len(bufs)), key=self._voice_age.__getitem__)
-        self._release_voice(voice)
+        if free:
+            voice = free[0]
+        else:  # steal the oldest; it fades out over the next block instead of stopping dead
+            voice = min(range(len(bufs)), key=self._voice_age.__getitem__)
+            self._fade_voice(voice)
         current = self._current
         self._in_use[current] += 1
         bufs[voice] = current
@@ -207,6 +216,13 @@ class OneShotProcessor(Processor):
         self._voice_gain[voice] = velocity / 127.0
         self._count += 1
         self._voice_age[voice] = self._count
+
+    def _fade_voice(self, voice: int) -> None:
+        if self._tail_buf >= 0:
+            self._in_use[self._tail_buf] -= 1
+        self._tail_buf, self._tail_pos = self._voice_buf[voice], self._voice_pos[voice]
+        self._tail_gain = self._voice_gain[voice]
+        self._voice_buf[voice] = -1  # its buffer stays in use by the tail
 
     def _release_voice(self, voice: int) -> None:
         buf = self._voice_buf[voice]
@@ -224,6 +240,15 @@ class OneShotProcessor(Processor):
         level = db_to_amp(float(self._level.get()))
         block, length = len(out), self.length
         scratch = self._scratch
+        tail = self._tail_buf
+        if tail >= 0:
+            n = min(block, length - self._tail_pos)
+            np.multiply(self._pool[tail, self._tail_pos:self._tail_pos + n],
+                        self._tail_gain * level, out=scratch[:n])
+            scratch[:n] *= self._fade_out[:n]
+            out[:n] += scratch[:n]
+            self._in_use[tail] -= 1
+            self._tail_buf = -1
         for v, buf in enumerate(self._voice_buf):
             if buf < 0:
                 continue

@@ -1,1 +1,2 @@
-"""The one-shot sample-pack autoencoder: latent points, PCA axes, feature estimators and the constrained latent edit."""
+"""The one-shot sample-pack autoencoder: latent points, PCA axes, feature estimators and
+the constrained latent edit."""

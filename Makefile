@@ -4,6 +4,7 @@
 #   make run    serve; starts a dummy JACK server when there is none and no sound card
 #   make test   ruff + pytest against the installed package
 #   make models remake the shipped overdrive models from the reference circuit (long)
+#   make oneshot-model  remake the shipped one-shot generator (synthesised pack, ~20 min)
 #   make clean
 
 SHELL := /bin/bash
@@ -49,10 +50,10 @@ LINT_PATHS := $(wildcard server models mappings tests benchmarks examples)
 # Exit status 0 when a JACK server (the default one, or $$JACK_DEFAULT_SERVER) answers.
 JACK_UP = $(VPY) -c 'import sys; from neuralrig.server.audio.jack_client import server_running as up; sys.exit(not up())'
 
-.PHONY: help deps test-deps apt-update venv run test models clean
+.PHONY: help deps test-deps apt-update venv run test models oneshot-model clean
 
 help:
-	@echo "targets: deps venv run test models clean"
+	@echo "targets: deps venv run test models oneshot-model clean"
 
 apt-update:
 ifeq ($(HAVE_APT),yes)
@@ -112,6 +113,12 @@ test: deps test-deps venv
 # reinstall (make venv) so the installed package carries the new files.
 models: venv
 	$(VPY) -m neuralrig.models.make_shipped_models --work build/shipped-models \
+		--out models/data --threads 2
+
+# Synthesises the one-shot pack into build/oneshot-pack and trains the one-shot generator
+# (nice 10, two threads) into models/data/oneshots.*; then reinstall (make venv).
+oneshot-model: venv
+	$(VPY) -m neuralrig.models.generators.oneshots.make_shipped --work build/oneshot-pack \
 		--out models/data --threads 2
 
 clean:

@@ -7,6 +7,7 @@ the latent map (points, PCA, feature estimators) covers every file.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from .dataset import PackSet, load_pack
 from .losses import LossConfig, attack_envelope, mrstft, reconstruction_loss, total_loss
 from .net import NetConfig, OneShotAutoencoder
 
+log = logging.getLogger("neuralrig.oneshots")
 SAMPLE_RATE = 22050
 SECONDS = 0.3
 
@@ -128,10 +130,14 @@ def fit(data: PackSet, settings: TrainSettings) -> TrainOutcome:
                     entry["heldout_recon"] = float(evaluate(
                         net, audio[held_idx], s.loss, weight, data.sample_rate)["weighted"].mean())
                 history.append(entry)
+                heldout = entry.get("heldout_recon", float("nan"))
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{entry['loss']:.3f}",
-                                    heldout=f"{entry.get('heldout_recon', float('nan')):.3f}")
+                    bar.set_postfix(loss=f"{entry['loss']:.3f}", heldout=f"{heldout:.3f}")
+                elif epoch % 10 == 0 or epoch == s.epochs:
+                    log.info("epoch %d/%d: loss %.3f, held-out reconstruction %.3f (%.0f s)",
+                             epoch, s.epochs, entry["loss"], heldout,
+                             time.perf_counter() - start)
         finally:
             if bar is not None:
                 bar.close()

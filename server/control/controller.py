@@ -206,15 +206,20 @@ class RigController:
         self._notify(f"/rig/{which}", (db,), origin)
         return db
 
-    def note(self, slot_id: str, note: int, velocity: int, origin: object = None) -> None:
-        """A note on (velocity > 0) or off for a generator slot."""
+    def note(self, slot_id: str, note: int, velocity: int, origin: object = None,
+             played_on: object = None) -> None:
+        """A note on (velocity > 0) or off for a generator slot.
+
+        ``played_on``: the chain the audio thread already played it on (engine MIDI);
+        it is played again only if a newer chain has replaced that one since."""
         view = self.slot(slot_id)
         if not view.accepts_notes:
             raise ControlError(f"slot '{slot_id}' ({view.type}) does not play notes")
         if not (0 <= note <= 127 and 0 <= velocity <= 127):
             raise ControlError(f"note {note} / velocity {velocity} outside 0-127")
-        processor = self.engine.slot(slot_id).processor
-        self.engine.post(lambda: processor.note(note, velocity))
+        if played_on is None or not self.engine.is_latest(played_on):
+            processor = self.engine.slot(slot_id).processor
+            self.engine.post(lambda: processor.note(note, velocity))
         self._notify(f"/rig/{slot_id}/note", (note, velocity), origin)
 
     def set_model(self, slot_id: str, name: str, origin: object = None) -> str:

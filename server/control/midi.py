@@ -64,7 +64,7 @@ import mido
 from ..control_config import MidiSettings
 from ..engine.midi_io import EngineMidi, Routes
 from .controller import RigController
-from .midi_map import MidiMapper
+from .midi_map import MidiMapper, channel_matches
 
 log = logging.getLogger("neuralrig.midi")
 
@@ -183,6 +183,8 @@ class MidiFrontend:
             return False
         if engine_midi is not None and self._vin is None:
             self._engine_midi = engine_midi
+            engine_midi.note_channels = frozenset(
+                c for c in range(16) if channel_matches(self.settings.note_channel, c))
             self.port_names = (self.controller.engine.backend.midi_input, self.port_names[1])
         assert self.controller is not None, "MidiFrontend needs a RigController to start"
         settings, api, name = self.settings, self.api, self.settings.port_name
@@ -278,7 +280,7 @@ class MidiFrontend:
             while inbox:
                 event = inbox.popleft()
                 try:
-                    mapper.handle_bytes(event.data, event.applied, event.chain)
+                    mapper.handle_bytes(event.data, event.applied, event.chain, event.played)
                 except Exception:  # the mapper never raises; this is the last guard
                     log.exception("MIDI message %r failed", event.data)
             time.sleep(POLL_INTERVAL)

@@ -195,18 +195,18 @@ class MidiMapper:
 
     # -- input ---------------------------------------------------------------
     def handle_bytes(self, data: Iterable[int], applied: tuple[CCRoute, ...] = (),
-                     chain: object = None) -> None:
+                     chain: object = None, played: bool = False) -> None:
         """Apply raw MIDI bytes; ``applied`` routes were already applied to ``chain``
-        by the audio thread (see ``engine.midi_io``)."""
+        by the audio thread (see ``engine.midi_io``), and a ``played`` note played."""
         try:
             message = mido.Message.from_bytes(list(data))
         except (ValueError, TypeError) as exc:
             log.debug("ignored MIDI bytes %s: %s", _hex(data), exc)
             return
-        self.handle(message, applied, chain)
+        self.handle(message, applied, chain, played)
 
     def handle(self, message: mido.Message, applied: tuple[CCRoute, ...] = (),
-               chain: object = None) -> None:
+               chain: object = None, played: bool = False) -> None:
         """Apply one message; never raises."""
         try:
             kind = message.type
@@ -218,7 +218,8 @@ class MidiMapper:
                 self._program_change(message.channel, message.program)
             elif kind in ("note_on", "note_off"):
                 velocity = message.velocity if kind == "note_on" else 0
-                self._note(message.channel, message.note, velocity)
+                self._note(message.channel, message.note, velocity,
+                           chain if played else None)
             else:
                 log.debug("ignored MIDI %s", kind)
         except NeuralrigError as exc:
@@ -320,13 +321,13 @@ class MidiMapper:
         name = self.controller.load_preset(program, origin=self)
         log.info("program change %d (channel %d): preset '%s'", program, channel0 + 1, name)
 
-    def _note(self, channel0: int, note: int, velocity: int) -> None:
+    def _note(self, channel0: int, note: int, velocity: int, played_on: object = None) -> None:
         if not channel_matches(self.settings.note_channel, channel0):
             return
         controller = self.controller
         for slot_id in controller.slot_ids():
             if controller.slot(slot_id).accepts_notes:
-                controller.note(slot_id, note, velocity, origin=self)
+                controller.note(slot_id, note, velocity, origin=self, played_on=played_on)
 
     # -- mappings --------------------------------------------------------------
     def _mappings(self) -> list[CCMapping]:

@@ -228,6 +228,10 @@ class Engine:
             known = ", ".join(chain.slots) or "none"
             raise UnknownSlotError(f"no slot '{slot_id}' in the rig (slots: {known})") from None
 
+    def is_latest(self, chain: object) -> bool:
+        """Whether ``chain`` is the newest chain (swapped in, or about to be)."""
+        return chain is (self._latest or self.chain)
+
     def set_param(self, slot_id: str, name: str, value: float, at: float | None = None,
                   applied_to: object = None) -> float:
         """Clamp and schedule a parameter change; returns the value that will apply.

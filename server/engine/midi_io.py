@@ -14,9 +14,12 @@ two cheap things, and nothing that locks, logs or does I/O:
 * a CC with a *route* (an absolute 7-bit mapping to a parameter, its 128 values
   worked out beforehand by the MIDI mapper) is applied to the running chain at
   once;
+* a note on a channel in ``note_channels`` is played at once by every slot of the
+  running chain that plays notes (a one-shot generator, the synth), so a trigger
+  sounds in the block it arrives in;
 * every event goes into ``inbox``, a bounded deque the MIDI frontend's thread
-  empties: it keeps the controller's state, feedback, learn, presets, notes,
-  footswitches and the other mappings.
+  empties: it keeps the controller's state, feedback, learn, presets, notes
+  (those not played here), footswitches and the other mappings.
 
 Limits of pyo's JACK MIDI input: it reads three bytes of every event (system
 messages such as sysex arrive truncated and are ignored here; a malformed two-byte
@@ -43,6 +46,7 @@ from .pyo_env import pyo
 
 INBOX_LIMIT = 4096  # events kept for the MIDI thread; beyond it the oldest are dropped
 CONTROL_CHANGE = 0xB0
+NOTE_OFF, NOTE_ON = 0x80, 0x90
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,7 +68,8 @@ class MidiEvent:
 
     data: tuple[int, ...]
     applied: tuple[CCRoute, ...] = ()
-    chain: object = None  # the chain the routes were applied to
+    chain: object = None  # the chain the routes (or the note) were applied to
+    played: bool = False  # a note the audio thread already played on ``chain``
 
 
 class EngineMidi:
@@ -74,6 +79,7 @@ class EngineMidi:
         self._engine = engine
         self._server = server
         self.routes: Routes = {}  # replaced whole (never mutated) by the MIDI thread
+        self.note_channels: frozenset[int] = frozenset()  # channels (0-15) played here
         self.inbox: deque[MidiEvent] = deque(maxlen=INBOX_LIMIT)
         self.received = 0
         self._raw: Any = pyo.RawMidi(self._on_event)  # pyo keeps only a weak reference
@@ -99,6 +105,15 @@ class EngineMidi:
                 self.inbox.append(MidiEvent((status, data1, data2), routes, chain))
                 return
             self.inbox.append(MidiEvent((status, data1, data2)))
+        elif kind in (NOTE_ON, NOTE_OFF) and (status & 0x0F) in self.note_channels:
+            chain = self._engine.chain
+            if chain is not None:
+                velocity = data2 & 0x7F if kind == NOTE_ON else 0
+                for slot in chain.slots.values():
+                    play = getattr(slot.processor, "note", None)
+                    if play is not None:
+                        play(data1 & 0x7F, velocity)
+            self.inbox.append(MidiEvent((status, data1, data2), (), chain, chain is not None))
         elif kind in (0xC0, 0xD0):  # program change, channel pressure: two bytes
             self.inbox.append(MidiEvent((status, data1)))
         elif kind >= 0x80 and status < 0xF0:

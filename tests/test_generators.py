@@ -245,3 +245,17 @@ def _wait_for(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the worker did not finish in time"
         time.sleep(0.001)
+
+
+def test_neuralrig_render_sets_latent_coordinates_from_the_command_line(model_dir: Path) -> None:
+    from conftest import run_cli
+    from neuralrig.server.audiofile import read_audio, write_audio
+
+    write_audio(model_dir / "in.wav", np.zeros((4800, 1), np.float32), 48000, "FLOAT")
+    (model_dir / "rig.toml").write_text(rig(model_dir, "generate", 16, 64))
+    done = run_cli("render", str(model_dir / "in.wav"), str(model_dir / "out.wav"),
+                   "--config", str(model_dir / "rig.toml"), "--set", "gen.z2=0.5")
+    assert done.returncode == 0, done.stderr
+    frames = read_audio(model_dir / "out.wav").data[:, 0].reshape(-1, RATIO)
+    np.testing.assert_allclose(frames[:, 1], 0.5, atol=1e-6)
+    np.testing.assert_allclose(np.delete(frames, 1, axis=1), 0.0, atol=1e-7)

@@ -116,10 +116,10 @@ models: venv
 		--out models/data --threads 2
 
 # Synthesises the one-shot pack into build/oneshot-pack and trains the one-shot generator
-# (nice 10, two threads) into models/data/oneshots.*; then reinstall (make venv).
+# (nice 10, one thread) into models/data/oneshots.*; then reinstall (make venv).
 oneshot-model: venv
 	$(VPY) -m neuralrig.models.generators.oneshots.make_shipped --work build/oneshot-pack \
-		--out models/data --threads 2
+		--out models/data --threads 1
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache jackd-dummy.log

@@ -1,12 +1,14 @@
 """Make the shipped one-shot model: synthesise the pack, train, write models/data/oneshots.*.
 
     python -m neuralrig.models.generators.oneshots.make_shipped [--out models/data]
-        [--work build/oneshot-pack] [--threads 2] [--quick]
+        [--work build/oneshot-pack] [--threads 1] [--quick]
 
-The full run (600 files, 150 per pack) takes roughly 15–25 minutes on two shared
-cores; it lowers its own priority (nice 10). ``--quick`` (48 files, a few epochs)
-checks the pipeline in well under a minute and writes into build/oneshot-quick
-unless --out is given, so it never replaces the shipped model by accident.
+The full run (800 files, 200 per pack, 175 epochs) takes roughly 15–25 minutes on one
+thread of a shared two-core machine; it lowers its own priority (nice 10). Two torch
+threads are slower there whenever anything else runs: each step waits for the
+descheduled thread. ``--quick`` (48 files, a few epochs) checks the pipeline in well
+under a minute and writes into build/oneshot-quick unless --out is given, so it never
+replaces the shipped model by accident.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from .synth import PACKS, write_pack
 from .train import TrainSettings, summary, train_samples
 
-FULL = {"per_pack": 150, "epochs": 250}
+FULL = {"per_pack": 200, "epochs": 175}
 QUICK = {"per_pack": 12, "epochs": 3}
 SEED = 0
 
@@ -45,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
                         "--quick)")
     parser.add_argument("--work", type=Path, default=Path("build/oneshot-pack"),
                         help="where the synthesised pack goes")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: on a shared machine a second thread "
+                        "mostly waits for the first)")
     parser.add_argument("--epochs", type=int, default=None, help="override the epoch count")
     parser.add_argument("--quick", action="store_true", help="a tiny run to check the pipeline")
     args = parser.parse_args(argv)

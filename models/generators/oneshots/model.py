@@ -63,7 +63,8 @@ class OneShotModel:
         self.feature_A, self.feature_c = g["feature_A"], g["feature_c"]
         self.feature_range = g["feature_range"]
         self.pca_axes, self.pca_mean, self.pca_range = g["pca_axes"], g["pca_mean"], g["pca_range"]
-        self.decoder = Decoder(cfg)
+        with torch.random.fork_rng(devices=[]):  # init weights without touching torch's RNG
+            self.decoder = Decoder(cfg)
         state = {k[len("decoder."):]: torch.from_numpy(np.ascontiguousarray(v, np.float32))
                  for k, v in tensors.items() if k.startswith("decoder.")}
         try:

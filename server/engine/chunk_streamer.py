@@ -64,7 +64,7 @@ class ChunkStreamer:
         self._fade_out = self._fade_in[::-1].copy()
         self._submitted = [-1] * SLOTS  # chunk number each slot holds (audio thread writes)
         self._done = [-1] * SLOTS  # chunk number whose output each slot holds (worker writes)
-        self._queue: deque[int] = deque()
+        self._queue: deque[int] = deque(maxlen=SLOTS)  # bounded: the oldest falls out
         self._t = 0  # input samples seen
         self._gain = 1.0  # output gain at the end of the last block (0 after a gap)
         self.late = 0  # chunks not ready when due

@@ -19,10 +19,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from neuralrig.server.errors import NeuralrigError
+
 Arrays = dict[str, np.ndarray]
 
 
-class RegressorError(ValueError):
+class RegressorError(NeuralrigError, ValueError):
     """Examples a regressor cannot learn from (too few, wrong shapes, not finite)."""
 
 

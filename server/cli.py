@@ -222,6 +222,29 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument("--threads", type=_positive_int, default=None, metavar="N",
                          help="CPU threads for torch (default: all cores)")
     samples.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+
+    mapper = sub.add_parser(
+        "map", help="train or evaluate a saved mapping (gesture examples) offline",
+        description="Work on a mapping file (NAME.mapping.safetensors: a mapping's gesture "
+        "sources, output parameters and recorded examples) without the daemon.")
+    map_sub = mapper.add_subparsers(dest="map_command", metavar="ACTION", required=True)
+    map_train = map_sub.add_parser(
+        "train", help="train the mapping's regressor and save it into the file",
+        description="Hold out a fifth of the examples to measure the error between examples "
+        "(RMSE as a share of each output's range), then fit on all of them and save the "
+        "regressor into FILE (atomically).")
+    map_train.add_argument("file", metavar="FILE")
+    map_train.add_argument("--regressor", default=None,
+                           choices=("auto", "spline", "mlp", "nearest", "linear"),
+                           help="default: the file's setting (auto: nearest for a handful of "
+                           "examples, spline up to 2,000, MLP beyond)")
+    map_train.add_argument("--seed", type=int, default=0)
+    map_eval = map_sub.add_parser(
+        "eval", help="cross-validate the mapping's regressor and time one prediction",
+        description="K-fold cross-validation of the file's regressor kind on its examples "
+        "(RMSE per output as a share of its range) and the time one gesture takes to map.")
+    map_eval.add_argument("file", metavar="FILE")
+    map_eval.add_argument("--folds", type=_positive_int, default=5, metavar="K")
     return parser
 
 
@@ -329,6 +352,15 @@ def run(args: argparse.Namespace) -> int:
                                  bar=sys.stderr.isatty())
         report, _ = train_samples(args.folder, args.output, settings)
         print(json.dumps(summary(report)))
+        return 0
+    if args.command == "map":
+        from neuralrig.mappings.offline import evaluate_file, train_file
+
+        if args.map_command == "train":
+            result = train_file(args.file, args.regressor, args.seed)
+        else:
+            result = evaluate_file(args.file, args.folds)
+        print(json.dumps(result))
         return 0
     raise AssertionError(args.command)
 

@@ -121,7 +121,9 @@ def test_bench_json_for_a_pass_through_and_a_classic_rig(tmp_path: Path) -> None
             assert key in figures
         assert figures["block"] == 64 and figures["sample_rate"] == 48000
         assert figures["realtime_factor"] > 0
-        assert figures["block_us_mean"] <= figures["block_us_p99"] <= figures["block_us_max"]
+        # Not mean <= p99: one long stall on a loaded machine can lift the mean above it.
+        assert figures["block_us_mean"] <= figures["block_us_max"]
+        assert figures["block_us_p99"] <= figures["block_us_max"]
 
 
 def test_bench_human_output() -> None:

@@ -41,6 +41,7 @@ class MappingData:
     regressor_kind: str = "auto"
     regressor: Regressor | None = None
     validation_error: float | None = None  # RMSE as a share of each output's range, worst
+    running: bool = False  # maps gestures as they come (resumes after a restart)
 
     def __post_init__(self) -> None:
         if not NAME.fullmatch(self.name):
@@ -78,7 +79,8 @@ def save(path: str | Path, data: MappingData) -> None:
     meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": data.name,
                             "inputs": data.inputs, "input_dims": data.input_dims,
                             "outputs": data.outputs, "regressor_kind": data.regressor_kind,
-                            "validation_error": data.validation_error}
+                            "validation_error": data.validation_error,
+                            "running": data.running}
     if data.regressor is not None:
         settings, arrays = data.regressor.state()
         meta["regressor"] = settings
@@ -112,7 +114,8 @@ def load(path: str | Path) -> MappingData:
             input_dims=[int(d) for d in meta["input_dims"]],
             outputs=[str(o) for o in meta["outputs"]], x=tensors["examples.x"],
             y=tensors["examples.y"], regressor_kind=str(meta.get("regressor_kind", "auto")),
-            validation_error=meta.get("validation_error"))
+            validation_error=meta.get("validation_error"),
+            running=bool(meta.get("running", False)))
         if "regressor" in meta:
             arrays = {k[len("regressor."):]: v for k, v in tensors.items()
                       if k.startswith("regressor.")}

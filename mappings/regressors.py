@@ -14,6 +14,7 @@ safetensors, never pickle.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -74,6 +75,8 @@ class Scaler:
 class Regressor:
     kind: ClassVar[str]
     scaler: Scaler
+    # Called now and then with the share of training done (MLP epochs); None: silent.
+    progress: Callable[[float], None] | None = None
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Regressor:
         x, y = check_examples(x, y)
@@ -278,6 +281,8 @@ class MLPRegressor(Regressor):
                     v[i] = 0.999 * v[i] + 0.001 * g * g
                     p -= s.learning_rate * (m[i] / (1 - 0.9**step)) / (
                         np.sqrt(v[i] / (1 - 0.999**step)) + 1e-8)
+            if self.progress is not None and epoch % 50 == 49:
+                self.progress(min(0.99, (epoch + 1) / s.epochs))
             check = val if n_val else train
             error = float(np.sqrt(np.mean((self._predict(x[check]) - y[check]) ** 2)))
             self.epochs_run = epoch + 1

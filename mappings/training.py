@@ -9,6 +9,7 @@ recorded is wasted. Pure numpy: the daemon runs this in a separate process.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,8 @@ def relative_errors(regressor: Regressor, x: np.ndarray, y: np.ndarray,
     return rmse / np.where(spans > 1e-12, spans, 1.0)
 
 
-def train(x: np.ndarray, y: np.ndarray, kind: str = "auto", seed: int = 0) -> TrainOutcome:
+def train(x: np.ndarray, y: np.ndarray, kind: str = "auto", seed: int = 0,
+          progress: Callable[[float], None] | None = None) -> TrainOutcome:
     """Fit ``kind`` (or the automatic choice) to the examples; see the module docstring."""
     start = time.perf_counter()
     x, y = check_examples(x, y)
@@ -55,7 +57,11 @@ def train(x: np.ndarray, y: np.ndarray, kind: str = "auto", seed: int = 0) -> Tr
         per_output = [round(float(e), 6) for e in errors]
         error = float(errors.max())
     try:
-        regressor = make(chosen, **settings).fit(x, y)
+        regressor = make(chosen, **settings)
+        regressor.progress = progress
+        regressor.fit(x, y)
     except np.linalg.LinAlgError as exc:
         raise RegressorError(f"{chosen} regressor failed on these examples ({exc})") from None
+    if progress is not None:
+        progress(1.0)
     return TrainOutcome(regressor, chosen, error, per_output, time.perf_counter() - start)

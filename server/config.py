@@ -14,6 +14,7 @@ it can, and what is wrong.
     models = ["~/neuralrig/models"]      # relative paths are relative to this file
     impulses = ["~/neuralrig/impulses"]
     presets = "~/neuralrig/presets"      # where /preset/save writes (one folder)
+    mappings = "~/neuralrig/mappings"    # where gesture mappings are kept (one folder)
 
     [[slot]]
     id = "drive"            # stable, becomes part of OSC addresses
@@ -71,6 +72,8 @@ class RigConfig:
     model_dirs: tuple[Path, ...] = ()
     impulse_dirs: tuple[Path, ...] = ()
     preset_dir: Path = field(default_factory=lambda: Path("~/neuralrig/presets").expanduser())
+    mapping_dir: Path = field(
+        default_factory=lambda: Path("~/neuralrig/mappings").expanduser())
     control: ControlSettings = field(default_factory=ControlSettings)
     source: str = "<built-in>"
 
@@ -136,7 +139,7 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
             f"{source}: [engine] has unknown key(s) {sorted(extra)} "
             f"(known: {', '.join(sorted(known_engine))})"
         )
-    extra = set(paths) - {"models", "impulses", "presets"}
+    extra = set(paths) - {"models", "impulses", "presets", "mappings"}
     if extra:
         raise ConfigError(f"{source}: [paths] has unknown key(s) {sorted(extra)}")
 
@@ -160,6 +163,7 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
         model_dirs=(*_dirs(paths, "models", base_dir, source), builtin),
         impulse_dirs=(*_dirs(paths, "impulses", base_dir, source), builtin),
         preset_dir=_preset_dir(paths, base_dir, source),
+        mapping_dir=_preset_dir(paths, base_dir, source, "mappings"),
         control=parse_control(data, source),
         source=source,
     )
@@ -252,10 +256,12 @@ def _number(table: dict[str, Any], key: str, default: Any, kind: type, source: s
     return kind(value)
 
 
-def _preset_dir(paths: dict[str, Any], base_dir: Path, source: str) -> Path:
-    value = paths.get("presets", "~/neuralrig/presets")
+def _preset_dir(paths: dict[str, Any], base_dir: Path, source: str,
+                key: str = "presets") -> Path:
+    """A folder the daemon writes to (presets, mappings): one, created when first needed."""
+    value = paths.get(key, f"~/neuralrig/{key}")
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"{source}: [paths] presets must be a folder name")
+        raise ConfigError(f"{source}: [paths] {key} must be a folder name")
     return (base_dir / Path(value).expanduser()).resolve()
 
 

@@ -150,7 +150,8 @@ def offline_controller(folder: Path, rig_text: str | None = None):  # -> RigCont
     from neuralrig.server.engine.engine import Engine
 
     config = load_config(write_rig(folder, rig_text) if rig_text is not None else None)
-    engine = Engine(OfflineBackend(), replace(config, preset_dir=folder / "presets"))
+    engine = Engine(OfflineBackend(), replace(config, preset_dir=folder / "presets",
+                                              mapping_dir=folder / "mappings"))
     engine.start()
     return RigController(engine)
 

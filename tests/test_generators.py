@@ -121,6 +121,14 @@ def test_reconstruction_streams_without_any_discontinuity(model_dir: Path, block
     np.testing.assert_array_equal(y, x)
 
 
+def test_a_buffer_below_two_engine_blocks_is_raised_to_two(model_dir: Path) -> None:
+    controller = offline_controller(model_dir, rig(model_dir, "style", 128, 64))
+    try:
+        assert controller.engine.slot("gen").processor.chunk == 256
+    finally:
+        controller.engine.stop()
+
+
 def test_the_declared_latency_is_buffer_plus_budget(model_dir: Path) -> None:
     controller = offline_controller(model_dir, rig(model_dir, "style", 16, 64) + "budget = 0.5\n")
     try:

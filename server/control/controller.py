@@ -88,6 +88,9 @@ class RigController:
         self._slots: dict[str, SlotView] = {}
         self._cpu_mark = (time.monotonic(), time.process_time())
         self._refresh()
+        from .mapper import Mapper
+
+        self.mapper = Mapper(self, self.config.mapping_dir)
 
     # -- listeners ---------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:

@@ -209,6 +209,10 @@ class MidiMapper:
                chain: object = None, played: bool = False) -> None:
         """Apply one message; never raises."""
         try:
+            self._gesture(message)
+        except NeuralrigError as exc:
+            log.warning("MIDI %s: %s", message, exc)
+        try:
             kind = message.type
             if kind == "control_change":
                 done = tuple(route.mapping for route in applied)
@@ -226,6 +230,27 @@ class MidiMapper:
             log.warning("MIDI %s: %s", message, exc)
         except Exception:
             log.exception("MIDI %s failed", message)
+
+    def _gesture(self, message: mido.Message) -> None:
+        """Feed gesture mappings that listen to this controller (see control.mapper)."""
+        mapper = getattr(self.controller, "mapper", None)
+        if mapper is None or not mapper.mappings:
+            return
+        kind = message.type
+        if kind == "control_change":
+            where, values = f"cc/{{}}/{message.control}", (message.value / 127.0,)
+        elif kind == "pitchwheel":
+            where, values = "bend/{}", ((message.pitch + 8192) / 16383.0,)
+        elif kind == "aftertouch":
+            where, values = "aftertouch/{}", (message.value / 127.0,)
+        elif kind == "note_on" and message.velocity > 0:
+            where, values = "note/{}", (message.note / 127.0, message.velocity / 127.0)
+        else:
+            return
+        for channel in (str(message.channel + 1), "omni"):
+            source = "midi/" + where.format(channel)
+            if mapper.listens_to(source):
+                mapper.gesture(source, values)
 
     def _control_change(self, channel0: int, cc: int, value: int,
                         done: tuple[object, ...] = (), chain: object = None) -> None:

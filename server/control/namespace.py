@@ -58,6 +58,7 @@ GLOBAL_ADDRESSES: tuple[tuple[str, str, str, str], ...] = (
      "to subscribers"),
     ("/midi/forget", "ss", "remove the MIDI mapping of slot, parameter", "/midi/forgot s s"),
     ("/rig/get", "", "every slot, as /rig/<slot>/get does", "a bundle of slot replies"),
+    ("/map/list", "", "the gesture mappings' names", "/map/list s..."),
 )
 
 

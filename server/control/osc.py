@@ -87,12 +87,14 @@ class OscFrontend:
         self._threads: list[threading.Thread] = []
         self._errors = RateLimitedLog()
         self._routes = self._global_routes()
+        self._requesters: dict[str, Address] = {}  # mapping -> who asked it to train
         self.packets = 0
         self.errors = 0
 
     # -- life cycle ----------------------------------------------------------
     def start(self) -> None:
         self.controller.add_listener(self._on_change)
+        self.controller.mapper.add_listener(self._on_mapper)
         self.controller.add_rig_listener(self._on_rig_change)
         for target, name in ((self._receive_loop, "osc-in"), (self._meter_loop, "osc-meters")):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -158,6 +160,10 @@ class OscFrontend:
                 handler(args, sender, at)
             elif address.startswith("/rig/"):
                 self._rig(address, args, sender, at)
+            elif address.startswith("/map/"):
+                self._map(address, args, sender)
+            elif self.controller.mapper.listens_to(address):
+                self.controller.mapper.gesture(address, _floats(args, address))
             else:
                 raise ControlError(f"unknown address {address!r} (send /rig/get or browse "
                                    "OSCQuery for the namespace)")
@@ -181,7 +187,73 @@ class OscFrontend:
             "/midi/learn": self._learn,
             "/midi/forget": self._forget,
             "/rig/get": lambda a, s, t: self._no_args(a, "/rig/get") or self._send_rig(s),
+            "/map/list": lambda a, s, t: self._no_args(a, "/map/list") or self._reply(
+                s, "/map/list", *c.mapper.names()),
         }
+
+    def _map(self, address: str, args: tuple[Any, ...], sender: Address) -> None:
+        """/map/<name>/<action>: declare, record, train and run gesture mappings."""
+        mapper = self.controller.mapper
+        parts = address.split("/")[2:]
+        if len(parts) != 2:
+            raise ControlError(f"unknown address {address!r}: /map/<name>/<action>")
+        name, action = parts
+        base = f"/map/{name}"
+        if action == "inputs":
+            mapper.declare(name, inputs=list(_strings(args, len(args) or 1, address)))
+            self._send_map(sender, name)
+        elif action == "outputs":
+            mapper.declare(name, outputs=list(_strings(args, len(args) or 1, address)))
+            self._send_map(sender, name)
+        elif action == "get":
+            self._no_args(args, address)
+            self._send_map(sender, name)
+        elif action == "record":
+            self._reply(sender, f"{base}/examples", mapper.record(name, _flag(args, address)))
+        elif action == "example":
+            self._no_args(args, address)
+            self._reply(sender, f"{base}/examples", mapper.example(name))
+        elif action == "clear":
+            self._no_args(args, address)
+            mapper.clear(name)
+            self._reply(sender, f"{base}/examples", 0)
+        elif action == "delete":
+            (index,) = _ints(args, 1, address)
+            self._reply(sender, f"{base}/examples", mapper.delete(name, index))
+        elif action == "train":
+            self._no_args(args, address)
+            self._requesters[name] = self._reply_to(sender)
+            mapper.train(name)
+            self._reply(sender, f"{base}/training", mapper.get(name).data.count)
+        elif action == "run":
+            mapper.run(name, _flag(args, address))
+            self._send_map(sender, name)
+        elif action == "regressor":
+            mapper.set_regressor(name, _string(args, address))
+            self._send_map(sender, name)
+        else:
+            raise ControlError(f"unknown mapping action {action!r} (inputs, outputs, get, "
+                               "record, example, clear, delete, train, run, regressor)")
+
+    def _send_map(self, sender: Address, name: str) -> None:
+        info = self.controller.mapper.get(name).describe()
+        error = info["validation_error"]
+        self._reply(sender, f"/map/{name}", "inputs", *info["inputs"], "outputs",
+                    *info["outputs"], "examples", info["examples"], "state", info["state"],
+                    "regressor", info["regressor"], "validation_error",
+                    -1.0 if error is None else float(error), "error", info["error"])
+
+    def _on_mapper(self, address: str, args: tuple[Any, ...]) -> None:
+        """Training progress and results: to every subscriber and to whoever asked."""
+        targets = {sub.target for sub in self._live_subscribers()}
+        name = address.split("/")[2]
+        requester = self._requesters.get(name)
+        if requester is not None:
+            targets.add(requester)
+            if not address.endswith("/progress"):
+                self._requesters.pop(name, None)
+        for target in targets:
+            self._send(target, address, *args)
 
     def _learn(self, args: tuple[Any, ...], sender: Address, at: float | None) -> None:
         slot_id, param = _strings(args, 2, "/midi/learn")
@@ -432,6 +504,20 @@ def _flag(args: tuple[Any, ...], address: str) -> bool:
     if isinstance(value, (int, float)) and math.isfinite(value):
         return value >= 0.5
     raise ControlError(f"{address} takes 0 or 1 (i, f, T or F), got {_type(value)}")
+
+
+def _floats(args: tuple[Any, ...], address: str) -> tuple[float, ...]:
+    """A gesture's numbers (floats, ints, or T/F as 1/0)."""
+    if not args:
+        raise ControlError(f"{address}: a gesture needs at least one number")
+    out = []
+    for value in args:
+        if isinstance(value, (bool, int, float)):  # T/F count as 1/0
+            out.append(float(value))
+        else:
+            raise ControlError(f"{address}: gesture values must be numbers, got "
+                               f"{_type(value)}")
+    return tuple(out)
 
 
 def _string(args: tuple[Any, ...], address: str) -> str:

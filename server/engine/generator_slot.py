@@ -79,7 +79,8 @@ class RaveProcessor(Processor):
                    "TorchScript file (nn~'s contract) in the model folders"),
         OptionSpec("mode", str, "style", "style, generate, prior or reconstruct", MODES),
         OptionSpec("buffer", int, 2048,
-                   "samples per model call (rounded up to the model's ratio)"),
+                   "samples per model call (rounded up to the model's ratio; at least "
+                   "two engine blocks)"),
         OptionSpec("budget", float, 1.0,
                    "share of a buffer's time inference may take; latency is "
                    "buffer x (1 + budget)"),
@@ -124,7 +125,8 @@ class RaveProcessor(Processor):
         self._resampled = None
         if model.sample_rate == engine_rate:
             step = math.lcm(model.ratio, block)
-            self.chunk = step * math.ceil(opts["buffer"] / step)
+            # At least two engine blocks: inference needs a block of time besides the check.
+            self.chunk = step * math.ceil(max(opts["buffer"], 2 * block) / step)
             self.model_chunk = self.chunk
             self._added_latency = model.latency
         else:
@@ -146,7 +148,7 @@ class RaveProcessor(Processor):
         from neuralrig.models.resampled import ResampledModel
 
         model, block = self.model, self.ctx.block
-        self.chunk = block * math.ceil(buffer / block)
+        self.chunk = block * math.ceil(max(buffer, 2 * block) / block)
         ratio = model.ratio
         self.model_chunk = ratio * math.ceil(buffer * model.sample_rate / engine_rate / ratio)
         gathered = GatheredGenerator(self._run_model, self.model_chunk, model.sample_rate,

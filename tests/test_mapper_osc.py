@@ -1,0 +1,124 @@
+"""The gesture mapper over real UDP: declare, record, train (in a process), run, restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from generator_fixtures import Interleave, script
+from test_osc import Client
+
+from conftest import offline_controller
+from neuralrig.server.control.osc import OscFrontend
+from neuralrig.server.control_config import OscSettings
+
+# A neural effect's knobs (the shipped LSTM overdrive) and a generator's latents.
+RIG = """
+[paths]
+models = ["{folder}"]
+[[slot]]
+id = "amp"
+type = "neural"
+model = "overdrive-lstm.safetensors"
+[[slot]]
+id = "gen"
+type = "rave"
+model = "exact.ts"
+mode = "generate"
+buffer = 64
+"""
+OUTPUTS = ("amp/drive", "amp/tone", "gen/z1", "gen/z2")
+
+
+def targets(x: float, y: float) -> tuple[float, float, float, float]:
+    """The sound wanted at each pad position: a smooth function of it."""
+    return (x, 1.0 - y, 2.0 * np.sin(3.0 * x) * y, x * y - 0.5)
+
+
+class Daemonless:
+    """A rig on the offline engine with its OSC frontend on a loopback port."""
+
+    def __init__(self, folder: Path) -> None:
+        script(Interleave(8), folder / "exact.ts")
+        self.controller = offline_controller(folder, RIG.format(folder=folder))
+        self.osc = OscFrontend(self.controller, OscSettings(port=0, host="127.0.0.1"))
+        self.osc.start()
+        self.client = Client(self.osc.port)
+
+    def close(self) -> None:
+        if self.osc is not None:
+            self.osc.stop()
+            self.controller.engine.stop()
+            self.osc = None
+
+
+@pytest.fixture
+def rig(tmp_path: Path):
+    made: list[Daemonless] = []
+
+    def make() -> Daemonless:
+        made.append(Daemonless(tmp_path))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def test_record_train_run_and_restart_over_osc(rig, tmp_path: Path) -> None:
+    r = rig()
+    c = r.client
+    reply = c.ask("/map/pad/inputs", "/xy", reply="/map/pad")
+    assert reply[:2] == ["inputs", "/xy"]
+    reply = c.ask("/map/pad/outputs", *OUTPUTS, reply="/map/pad")
+    assert reply[reply.index("outputs") + 1:reply.index("examples")] == list(OUTPUTS)
+    c.send("/xy", 0.0, 0.0)  # the pad's first message gives its size: two numbers
+    # Examples pair the pad's position with the outputs set then; send position first.
+    count = 0
+    for x in np.linspace(0, 1, 6):
+        for y in np.linspace(0, 1, 6):
+            c.send("/xy", float(x * 800), float(y * 600))
+            for target, value in zip(OUTPUTS, targets(x, y), strict=True):
+                c.send(f"/rig/{target}", float(value))
+            count = c.ask("/map/pad/example", reply="/map/pad/examples")[0]
+    assert count == 36
+    c.send("/map/pad/train")
+    assert c.until("/map/pad/training").params[0] == 36
+    error = c.until("/map/pad/trained", timeout=60).params[0]
+    assert 0.0 <= error < 0.05
+    info = c.ask("/map/pad/get")
+    assert info[info.index("state") + 1] == "trained"
+    c.ask("/map/pad/run", 1, reply="/map/pad")
+    c.send("/xy", 0.3 * 800, 0.7 * 600)
+    want = targets(0.3, 0.7)
+    assert c.ask("/map/list") == ["pad"]
+    got = [r.controller.value(*t.split("/")) for t in OUTPUTS]
+    np.testing.assert_allclose(got, want, atol=0.05)
+    r.close()
+
+    again = rig()  # a restart: the mapping comes back from its file, running
+    assert again.controller.mapper.get("pad").state == "running"
+    again.client.send("/xy", 0.3 * 800, 0.7 * 600)
+    again.client.ask("/map/list")  # the gesture was handled before this reply
+    got_again = [again.controller.value(*t.split("/")) for t in OUTPUTS]
+    assert got_again == got
+
+
+def test_mapping_errors_are_answered(rig) -> None:
+    r = rig()
+    c = r.client
+    c.send("/map/pad/outputs", "amp/nothing")
+    assert "no parameter 'nothing'" in c.until("/error").params[1]
+    c.send("/map/pad/inputs", "/rig/amp/drive")
+    assert "neuralrig's own addresses" in c.until("/error").params[1]
+    c.send("/map/pad/inputs", "midi/cc/17/1")
+    assert "CH 1-16" in c.until("/error").params[1]
+    c.send("/map/nope/train")
+    assert "no mapping 'nope'" in c.until("/error").params[1]
+    c.ask("/map/pad/inputs", "/xy:2", reply="/map/pad")
+    c.ask("/map/pad/outputs", "amp/drive", reply="/map/pad")
+    c.send("/map/pad/train")
+    assert "no examples" in c.until("/error").params[1]
+    c.send("/xy", 1.0)
+    assert "expects 2 number(s), got 1" in c.until("/error").params[1]

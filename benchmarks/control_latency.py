@@ -5,7 +5,9 @@ and measures, in JACK frames, the time from a control message leaving the
 client to the first output block that reflects it:
 
 * OSC: ``/rig/level/gain`` over UDP on loopback;
-* MIDI: CC 7 (mapped to the same gain) on a JACK MIDI port (python-rtmidi's JACK API).
+* MIDI: CC 7 (mapped to the same gain) on a JACK MIDI port (python-rtmidi's JACK API);
+* a mapped gesture: ``/g f`` through a trained gesture mapping (``/map/g``) whose output
+  is the same gain: gesture to audible change.
 
 Each change alternates the gain between 0 dB and -20 dB, spaced so the 30 ms
 smoothing ramp settles in between. Then xruns: an idle stretch, then a client
@@ -38,6 +40,8 @@ from neuralrig.server.audio.jack_client import JackMonitor
 SERVER = "neuralrig-bench-control"
 RATE, BLOCK = 48000, 128
 RIG = """
+[paths]
+mappings = "{mappings}"
 [osc]
 host = "127.0.0.1"
 port = {port}
@@ -176,6 +180,31 @@ def summary(values: list[tuple[int, float]], changes: int) -> dict[str, float]:
             "p99_ms": round(float(np.percentile(ms, 99)), 2)}
 
 
+def mapped_gesture_series(probe: Probe, sock: socket.socket, target: tuple[str, int],
+                          changes: int) -> dict[str, float]:
+    """Train a two-example mapping /g -> level/gain over OSC, then time gestures."""
+    def send(address: str, *args: object) -> None:
+        builder = OscMessageBuilder(address)
+        for arg in args:
+            builder.add_arg(arg)
+        sock.sendto(builder.build().dgram, target)
+        time.sleep(0.05)
+
+    send("/map/g/inputs", "/g:1")
+    send("/map/g/outputs", "level/gain")
+    for gesture, db in ((0.0, LEVELS[1]), (1.0, LEVELS[0])):
+        send("/rig/level/gain", float(db))
+        send("/g", gesture)
+        send("/map/g/example")
+    send("/map/g/train")
+    time.sleep(3.0)  # a spawned interpreter, then a fit of two examples
+    send("/map/g/run", 1)
+    values = latency_series(
+        probe, lambda db: sock.sendto(osc_message("/g", 1.0 if db == LEVELS[0] else 0.0),
+                                      target), changes)
+    return summary(values, changes)
+
+
 def flood(target: tuple[str, int], rate: int, seconds: float, nice: bool = True) -> None:
     """Send ``rate`` gain changes a second for ``seconds`` (run in a process of its own).
 
@@ -233,7 +262,7 @@ def main() -> None:
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="control-bench-"))
     rig = work / "rig.toml"
-    rig.write_text(RIG.format(port=port))
+    rig.write_text(RIG.format(port=port, mappings=work / "mappings"))
     jackd = start_jack(RATE, BLOCK, SERVER, realtime=args.realtime)
     exe = Path(sys.executable).parent / "neuralrig"
     daemon = subprocess.Popen([str(exe), "serve", "--audio", "jack", "--config", str(rig)],
@@ -265,6 +294,7 @@ def main() -> None:
             time.sleep(0.5)
             result["midi"] = summary(latency_series(probe, send_cc, args.changes), args.changes)
         midi_out.close_port()
+        result["mapped"] = mapped_gesture_series(probe, sock, target, args.changes)
 
         # Xruns: idle, then a flood of OSC changes, same length, same run. Our Python
         # JACK clients leave first (their callbacks would compete with the flood for this
@@ -313,7 +343,7 @@ def write_markdown(result: dict, path: Path) -> None:
              "| path | changes measured | in next block | blocks late p50 | p99 | max | "
              "ms p50 | ms p99 | target |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for name in ("osc", "midi"):
+    for name in ("osc", "midi", "mapped"):
         row = result.get(name, {})
         if "p99_blocks" in row:
             verdict = "meets" if row["p99_blocks"] <= 2 else "MISSES"

@@ -343,12 +343,12 @@ class MLPRegressor(Regressor):
 REGRESSORS: dict[str, type[Regressor]] = {
     cls.kind: cls for cls in (LinearRegressor, NearestRegressor, SplineRegressor,
                               MLPRegressor)}
-MAX_SPLINE_EXAMPLES = 2000  # its solve grows as n³ and its prediction as n
+MAX_SPLINE_EXAMPLES = 1000  # its solve grows as n³, its prediction as n (83 us at 1,000)
 
 
 def choose(n_examples: int, n_inputs: int) -> str:
     """The regressor an example set suits: fewer examples than a plane needs blend the
-    nearest; up to a couple of thousand, the spline; beyond, an MLP."""
+    nearest; up to a thousand, the spline; beyond, an MLP."""
     if n_examples <= n_inputs + 1:
         return "nearest"
     return "spline" if n_examples <= MAX_SPLINE_EXAMPLES else "mlp"

@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     map_train.add_argument("--regressor", default=None,
                            choices=("auto", "spline", "mlp", "nearest", "linear"),
                            help="default: the file's setting (auto: nearest for a handful of "
-                           "examples, spline up to 2,000, MLP beyond)")
+                           "examples, spline up to 1,000, MLP beyond)")
     map_train.add_argument("--seed", type=int, default=0)
     map_eval = map_sub.add_parser(
         "eval", help="cross-validate the mapping's regressor and time one prediction",

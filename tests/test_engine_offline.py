@@ -207,3 +207,23 @@ def test_a_render_starting_on_a_non_zero_sample_has_no_start_up_transient() -> N
     at_start = render_array(rig, impulse(4096, 1, 0), 48000, 128)[:2048]
     later = render_array(rig, impulse(4096, 1, 1000), 48000, 128)[1000:3048]
     np.testing.assert_allclose(at_start, later, atol=1e-4)
+
+
+def test_a_chain_loaded_but_never_swapped_in_is_freed_with_the_engine(tmp_path) -> None:
+    """load() builds a chain and queues its swap for the next block; an engine stopped
+    before any block came used to leave that chain's pyo objects behind, and the next
+    engine's server crashed on them (a segmentation fault building its chain)."""
+    from generator_fixtures import Interleave, script
+
+    script(Interleave(8), tmp_path / "exact.ts")
+    rig = parse_config(f'[paths]\nmodels = ["{tmp_path}"]\n' + PASS_THROUGH
+                       + '[[slot]]\nid = "gen"\ntype = "rave"\nmodel = "exact.ts"\n'
+                       '[[slot]]\nid = "synth"\ntype = "synth"\n')
+    for _ in range(3):
+        engine = Engine(OfflineBackend(), rig)
+        engine.start()
+        engine.load(rig)
+        engine.load(rig)
+        engine.stop()
+    again = render_array(parse_config(PASS_THROUGH), impulse(512, 1, 7), 48000, 64)
+    assert np.flatnonzero(again[:, 0]).tolist() == [7]

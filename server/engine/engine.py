@@ -64,6 +64,7 @@ class Engine:
         self._order = itertools.count()
         self._latest: ChainInstance | None = None  # newest chain, swapped in or pending
         self._retiring: list[tuple[ChainInstance, Any, int]] = []
+        self._pending: list[tuple[ChainInstance, Any]] = []  # built, not swapped in yet
         self._blocks = 0
         self.stats: BlockStats | None = None
         self.audio_errors = 0
@@ -106,6 +107,9 @@ class Engine:
         self._wait_for_last_block()
         chains = [(self.chain, self._sink)] if self.chain is not None else []
         chains += [(chain, sink) for chain, sink, _ in self._retiring]
+        # Chains built by load() whose swap never ran (no block came after it).
+        chains += [(chain, sink) for chain, sink in self._pending if chain is not self.chain]
+        self._pending.clear()
         for chain, sink in chains:
             self.backend.detach_sink(sink)
             chain.release()
@@ -167,6 +171,7 @@ class Engine:
         new = self._build(config, faded_in=False)
         sink = self.backend.attach_sink(new.output)
         self._latest = new
+        self._pending.append((new, sink))
         fade_blocks = int(SWAP_FADE * config.sample_rate / config.block) + 2
 
         def swap() -> None:
@@ -177,6 +182,7 @@ class Engine:
                 self._retiring.append((old, self._sink, self._blocks + fade_blocks))
             new.fade.value = 1.0
             self.chain, self._sink, self.config = new, sink, config
+            self._pending.remove((new, sink))
 
         self._commands.append(swap)
 

@@ -74,6 +74,8 @@ class RigConfig:
     preset_dir: Path = field(default_factory=lambda: Path("~/neuralrig/presets").expanduser())
     mapping_dir: Path = field(
         default_factory=lambda: Path("~/neuralrig/mappings").expanduser())
+    # [[mapping]] name, run: which gesture mappings run (a preset turns them on and off).
+    mapping_runs: tuple[tuple[str, bool], ...] = ()
     control: ControlSettings = field(default_factory=ControlSettings)
     source: str = "<built-in>"
 
@@ -122,12 +124,13 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
     base_dir = base_dir or Path.cwd()
 
-    sections = {"engine", "paths", "slot", "osc", "oscquery", "discovery", "midi"}
+    sections = {"engine", "paths", "slot", "osc", "oscquery", "discovery", "midi", "mapping"}
     unknown = set(data) - sections
     if unknown:
         raise ConfigError(
             f"{source}: unknown section(s) {sorted(unknown)} "
-            f"(expected {', '.join(sorted(sections - {'slot'}))}, [[slot]])"
+            f"(expected {', '.join(sorted(sections - {'slot', 'mapping'}))}, [[slot]], "
+            "[[mapping]])"
         )
     engine = _table(data.get("engine", {}), f"{source}: [engine]")
     paths = _table(data.get("paths", {}), f"{source}: [paths]")
@@ -165,6 +168,7 @@ def parse_config(text: str, source: str = "<string>", base_dir: Path | None = No
         preset_dir=_preset_dir(paths, base_dir, source),
         mapping_dir=_preset_dir(paths, base_dir, source, "mappings"),
         control=parse_control(data, source),
+        mapping_runs=_mapping_runs(data.get("mapping", []), source),
         source=source,
     )
     validate_engine(config)
@@ -254,6 +258,20 @@ def _number(table: dict[str, Any], key: str, default: Any, kind: type, source: s
     if kind is int and value != int(value):
         raise ConfigError(f"{source}: [engine] {key} must be a whole number, got {value}")
     return kind(value)
+
+
+def _mapping_runs(value: Any, source: str) -> tuple[tuple[str, bool], ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{source}: [[mapping]] must be tables with name and run")
+    out = []
+    for table in value:
+        extra = set(table) - {"name", "run"}
+        name, run = table.get("name"), table.get("run", True)
+        if extra or not isinstance(name, str) or not isinstance(run, bool):
+            raise ConfigError(f"{source}: [[mapping]] takes name (a string) and run (true or "
+                              f"false), got {table}")
+        out.append((name, run))
+    return tuple(out)
 
 
 def _preset_dir(paths: dict[str, Any], base_dir: Path, source: str,

@@ -122,3 +122,21 @@ def test_mapping_errors_are_answered(rig) -> None:
     assert "no examples" in c.until("/error").params[1]
     c.send("/xy", 1.0)
     assert "expects 2 number(s), got 1" in c.until("/error").params[1]
+
+
+def test_presets_carry_which_mappings_run(rig, tmp_path: Path) -> None:
+    r = rig()
+    c = r.client
+    c.ask("/map/pad/inputs", "/xy:2", reply="/map/pad")
+    c.ask("/map/pad/outputs", "amp/drive", reply="/map/pad")
+    c.ask("/map/pad/run", 1, reply="/map/pad")
+    c.ask("/preset/save", "on", reply="/preset/saved")
+    c.ask("/map/pad/run", 0, reply="/map/pad")
+    c.ask("/preset/save", "off", reply="/preset/saved")
+    assert '[[mapping]]\nname = "pad"\nrun = true' in (tmp_path / "presets" / "on.toml").read_text()
+    mapper = r.controller.mapper
+    c.ask("/preset/load", "on", reply="/preset/loaded")
+    assert mapper.get("pad").running and mapper.get("pad").state == "waiting"  # untrained
+    c.ask("/preset/load", "off", reply="/preset/loaded")
+    assert not mapper.get("pad").running
+    assert (tmp_path / "mappings" / "pad.mapping.safetensors").is_file()

@@ -91,6 +91,7 @@ class RigController:
         from .mapper import Mapper
 
         self.mapper = Mapper(self, self.config.mapping_dir)
+        self.mapper.apply_runs(self.config.mapping_runs)
 
     # -- listeners ---------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -267,6 +268,7 @@ class RigController:
 
     def save_preset(self, name: str, origin: object = None) -> str:
         with self._lock:
+            self.mapper.save_all()  # the mappings the preset names are on disk first
             path = self.presets.save(name, self.state())
         self.preset = name
         log.info("preset '%s' saved to %s", name, path)
@@ -281,6 +283,7 @@ class RigController:
             self._swap(config)
             self.midi = MidiMappings(list(config.control.midi.cc),
                                      list(config.control.midi.switches))
+            self.mapper.apply_runs(config.mapping_runs)
             self.preset = name
         log.info("preset '%s' loaded", name)
         self._notify("/preset/loaded", (name,), origin)
@@ -297,6 +300,9 @@ class RigController:
         if midi:
             out["midi"] = midi
         out["slot"] = [self._slot_table(view) for view in self._slots.values()]
+        runs = [{"name": n, "run": self.mapper.get(n).running} for n in self.mapper.names()]
+        if runs:
+            out["mapping"] = runs
         return out
 
     # -- MIDI mappings (kept here so presets carry them) -------------------

@@ -297,6 +297,14 @@ class Mapper:
                 log.info("mapping '%s' will run once trained", name)
         self._save(mapping)
 
+    def apply_runs(self, runs: tuple[tuple[str, bool], ...]) -> None:
+        """Turn mappings on or off as a config or preset says; unknown names are logged."""
+        for name, on in runs:
+            if name in self.mappings:
+                self.run(name, on)
+            else:
+                log.warning("[[mapping]] %s: no such mapping in %s", name, self.folder)
+
     def set_regressor(self, name: str, kind: str) -> None:
         if kind != "auto" and kind not in REGRESSORS:
             raise ControlError(f"regressor {kind!r}: auto, {', '.join(sorted(REGRESSORS))}")

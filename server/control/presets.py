@@ -85,4 +85,5 @@ class PresetStore:
                        switches=preset.control.midi.switches)
         return replace(running, slots=preset.slots, input_gain=preset.input_gain,
                        output_gain=preset.output_gain,
-                       control=replace(running.control, midi=midi))
+                       control=replace(running.control, midi=midi),
+                       mapping_runs=preset.mapping_runs)

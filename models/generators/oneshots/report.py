@@ -1,8 +1,8 @@
 """The training report beside a one-shot model: ``MODEL.report.json`` and PNG plots.
 
 Plots: ``MODEL.loss.png`` (loss per epoch), ``MODEL.map.png`` (the training points
-on the two PCA axes, coloured by pack) and ``MODEL.recon.png`` (one file per pack,
-held out when possible: waveform and spectrogram of the original and the
+on the two PCA axes, coloured by pack) and ``MODEL.recon.png`` (per pack a training
+file and a held-out one: waveform and spectrogram of the original and the
 reconstruction).
 """
 
@@ -44,8 +44,8 @@ def write_plots(model_path: Path, out: TrainOutcome) -> list[Path]:
     paths = report_paths(model_path)
     written: list[Path] = []
 
-    def save(fig, key: str) -> None:
-        write_atomic(paths[key], lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    def save(fig, key: str, dpi: int = 90) -> None:
+        write_atomic(paths[key], lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
         plt.close(fig)
         written.append(paths[key])
 
@@ -85,17 +85,19 @@ def write_plots(model_path: Path, out: TrainOutcome) -> list[Path]:
     fig.tight_layout()
     save(fig, "map")
 
-    rows = []
+    rows = []  # per pack, a training file and a held-out one
     for p in range(len(data.packs)):
         members = np.flatnonzero(data.pack_of == p)
         unseen = np.intersect1d(members, held)
-        rows.append(int((unseen if unseen.size else members)[0]))
-    rows = rows[:6]
+        rows.append(int(np.setdiff1d(members, held)[0]))
+        if unseen.size:
+            rows.append(int(unseen[0]))
+    rows = rows[:8]
     with torch.inference_mode():
         x = torch.from_numpy(data.audio[rows])
         y = out.net.decoder(out.net.encoder(x)).numpy()
     rate = data.sample_rate
-    fig, axes = plt.subplots(len(rows), 3, figsize=(12, 2.4 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 3, figsize=(12, 2.1 * len(rows)), squeeze=False)
     t_ms = 1000.0 * np.arange(data.audio.shape[1]) / rate
     for r, i in enumerate(rows):
         tag = " (held out)" if i in held else ""
@@ -110,6 +112,7 @@ def write_plots(model_path: Path, out: TrainOutcome) -> list[Path]:
                                 vmin=-120, vmax=-10)
             axes[r, c].set_title(f"{label} spectrogram", fontsize=9)
             axes[r, c].set_ylabel("Hz", fontsize=8)
+            axes[r, c].set_xlabel("s", fontsize=8)
     fig.tight_layout()
-    save(fig, "recon")
+    save(fig, "recon", dpi=65)  # spectrograms compress badly: keep the shipped PNG small
     return written

@@ -127,6 +127,10 @@ def _control(config: RigConfig, out: Callable[[str], None]) -> None:
     folder = config.preset_dir
     names = sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
     out(f"  presets: {folder} ({len(names)}){': ' + ', '.join(names) if names else ''}")
+    folder = config.mapping_dir
+    names = sorted(p.name.removesuffix(".mapping.safetensors")
+                   for p in folder.glob("*.mapping.safetensors")) if folder.is_dir() else []
+    out(f"  gesture mappings: {folder} ({len(names)}){': ' + ', '.join(names) if names else ''}")
 
 
 def _check_model(path: Path, out: Callable[[str], None]) -> int:
@@ -134,16 +138,46 @@ def _check_model(path: Path, out: Callable[[str], None]) -> int:
     from neuralrig.models.formats import load_model
 
     if path.suffix in (".ts", ".pt"):
-        out(f"    {path.name}: TorchScript (neural generators; not loaded by doctor)")
-        return 0
+        return _check_generator(path, out)
     try:
         model = load_model(path)
     except NeuralrigError as exc:
+        if "oneshot" in str(exc):  # not an effect: the one-shot generator's file
+            return _check_oneshots(path, out)
         out(f"    {path.name}: REFUSED: {str(exc).removeprefix(f'{path}: ')}")
         return 1
     fmt = (getattr(model, "metadata", None) or {}).get("format", "neuralrig")
     knobs = ", ".join(c.name for c in model.controls)
     out(f"    {path.name}: {fmt}: {model.describe()}" + (f"; controls {knobs}" if knobs else ""))
+    return 0
+
+
+def _check_generator(path: Path, out: Callable[[str], None]) -> int:
+    """A TorchScript generator: loaded and probed through the rave slot's loader."""
+    from neuralrig.models.generators.torchscript import load_generator
+
+    try:
+        generator = load_generator(path)
+    except NeuralrigError as exc:
+        message = str(exc).removeprefix(f"{path}: ")
+        if "no sample rate" in message:  # usable with the slot's sample_rate option
+            out(f"    {path.name}: TorchScript generator; {message}")
+            return 0
+        out(f"    {path.name}: REFUSED: {message}")
+        return 1
+    out(f"    {path.name}: generator (rave slot): {generator.describe().split(': ', 1)[1]}")
+    return 0
+
+
+def _check_oneshots(path: Path, out: Callable[[str], None]) -> int:
+    from neuralrig.models.generators.oneshots.model import OneShotModel
+
+    try:
+        model = OneShotModel.load(path)
+    except NeuralrigError as exc:
+        out(f"    {path.name}: REFUSED: {str(exc).removeprefix(f'{path}: ')}")
+        return 1
+    out(f"    {path.name}: generator (oneshots slot): {model.describe()}")
     return 0
 
 

@@ -162,7 +162,26 @@ def test_doctor_describes_model_files_and_names_refused_ones(tmp_path: Path) -> 
     assert result.returncode == 1
 
 
-@pytest.mark.parametrize("command", ["serve", "render", "doctor", "bench"])
+def test_doctor_probes_generators_and_names_the_shipped_ones(tmp_path: Path) -> None:
+    from generator_fixtures import Interleave, NoContract, script
+
+    models = tmp_path / "models"
+    models.mkdir()
+    script(Interleave(8), models / "exact.ts")
+    script(NoContract(), models / "plain.ts")
+    rig = write_rig(tmp_path, f'[paths]\nmodels = ["{models}"]\n'
+                    '[[slot]]\nid = "g"\ntype = "gain"\n')
+    result = run_cli("doctor", "--config", str(rig))
+    assert "exact.ts: generator (rave slot): encode, decode, forward, prior; 48000 Hz, " \
+        "ratio 8" in result.stdout
+    assert "plain.ts: REFUSED: TorchScript module without nn~'s contract" in result.stdout
+    assert "oneshots.safetensors: generator (oneshots slot): one-shot autoencoder" \
+        in result.stdout
+    assert result.returncode == 1  # plain.ts
+
+
+@pytest.mark.parametrize("command", ["serve", "render", "doctor", "bench", "map",
+                                     "train-samples"])
 def test_every_command_has_help(command: str) -> None:
     result = run_cli(command, "--help")
     assert result.returncode == 0 and "usage: neuralrig" in result.stdout

@@ -140,3 +140,17 @@ def test_presets_carry_which_mappings_run(rig, tmp_path: Path) -> None:
     c.ask("/preset/load", "off", reply="/preset/loaded")
     assert not mapper.get("pad").running
     assert (tmp_path / "mappings" / "pad.mapping.safetensors").is_file()
+
+
+def test_a_mapping_declared_in_toml_is_there_at_start(tmp_path: Path, rig) -> None:
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "knobs.toml").write_text(
+        'inputs = ["/fader:1", "midi/cc/omni/74"]\noutputs = ["amp/tone", "gen/z3"]\n'
+        'regressor = "linear"\nrun = true\n')
+    (tmp_path / "mappings" / "bad.toml").write_text('inputs = "/x"\n')
+    r = rig()
+    info = r.client.ask("/map/knobs/get")
+    assert info[:4] == ["inputs", "/fader:1", "midi/cc/omni/74", "outputs"]
+    assert info[info.index("state") + 1] == "waiting"  # running once trained
+    assert r.controller.mapper.get("knobs").data.regressor_kind == "linear"
+    assert r.client.ask("/map/list") == ["knobs"]

@@ -375,6 +375,46 @@ class Mapper:
             self._save(mapping)
 
     def _load_all(self, folder: Path) -> None:
+        self._load_files(folder)
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                self._load_declaration(path)
+            except (ControlError, ValueError) as exc:
+                log.warning("mapping declaration %s skipped: %s", path.name, exc)
+        self._index()
+
+    def _load_declaration(self, path: Path) -> None:
+        """A mapping declared in TOML: inputs, outputs, regressor, run. Its examples and
+        trained regressor stay in its .mapping.safetensors file beside it."""
+        from ..config import tomllib
+
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"cannot read: {exc}") from None
+        extra = set(table) - {"inputs", "outputs", "regressor", "run"}
+        if extra:
+            raise ValueError(f"unknown key(s) {sorted(extra)} (inputs, outputs, regressor, "
+                             "run)")
+        inputs, outputs = table.get("inputs"), table.get("outputs")
+        if not (isinstance(inputs, list) and isinstance(outputs, list)
+                and all(isinstance(v, str) for v in [*inputs, *outputs])):
+            raise ValueError("inputs and outputs must be lists of strings")
+        name = path.stem
+        old = self.mappings.get(name)
+        if old is not None and old.data.count and (
+                old.data.inputs != inputs or old.data.outputs != outputs):
+            log.warning("mapping '%s': %s declares other inputs or outputs than its %d "
+                        "recorded examples; the examples' declaration is kept", name,
+                        path.name, old.data.count)
+            return
+        self.declare(name, inputs=list(inputs), outputs=list(outputs))
+        if "regressor" in table:
+            self.set_regressor(name, str(table["regressor"]))
+        if "run" in table:
+            self.run(name, bool(table["run"]))
+
+    def _load_files(self, folder: Path) -> None:
         for path in sorted(folder.glob(f"*{SUFFIX}")):
             try:
                 data = examples.load(path)
@@ -390,7 +430,6 @@ class Mapper:
             self.mappings[data.name] = LiveMapping(data)
             log.info("mapping '%s' loaded: %d examples, %s", data.name, data.count,
                      data.regressor.kind if data.regressor else "not trained")
-        self._index()
 
     def _output_exists(self, target: str) -> bool:
         try:

@@ -346,6 +346,29 @@ REGRESSORS: dict[str, type[Regressor]] = {
 MAX_SPLINE_EXAMPLES = 1000  # its solve grows as n³, its prediction as n (83 us at 1,000)
 
 
+def parse_layers(text: str) -> tuple[int, ...]:
+    """``64x32`` -> (64, 32): one to four hidden layers of 1 to 512 units."""
+    try:
+        layers = tuple(int(part) for part in text.split("x"))
+    except ValueError:
+        layers = ()
+    if not 1 <= len(layers) <= 4 or not all(1 <= n <= 512 for n in layers):
+        raise RegressorError(f"MLP layers {text!r}: one to four sizes of 1-512 joined by x, "
+                             "e.g. mlp:64x64")
+    return layers
+
+
+def valid_kind(kind: str) -> str:
+    """``kind`` if a mapping can use it (auto, a regressor, or mlp:LAYERS); else an error."""
+    if kind == "auto" or kind in REGRESSORS:
+        return kind
+    if kind.startswith("mlp:"):
+        parse_layers(kind[4:])
+        return kind
+    raise RegressorError(f"regressor {kind!r}: auto, {', '.join(sorted(REGRESSORS))} or "
+                         "mlp:LAYERS (e.g. mlp:64x64)")
+
+
 def choose(n_examples: int, n_inputs: int) -> str:
     """The regressor an example set suits: fewer examples than a plane needs blend the
     nearest; up to a thousand, the spline; beyond, an MLP."""
@@ -355,7 +378,10 @@ def choose(n_examples: int, n_inputs: int) -> str:
 
 
 def make(kind: str, **settings: Any) -> Regressor:
-    if kind == "mlp":
+    """A regressor by kind; ``mlp:64x64`` is an MLP with those hidden layers."""
+    if kind == "mlp" or kind.startswith("mlp:"):
+        if kind.startswith("mlp:"):
+            settings["hidden"] = parse_layers(kind[4:])
         return MLPRegressor(MLPSettings(**settings))
     if kind not in REGRESSORS:
         raise RegressorError(f"unknown regressor {kind!r} (auto, {', '.join(REGRESSORS)})")

@@ -41,7 +41,7 @@ def train(x: np.ndarray, y: np.ndarray, kind: str = "auto", seed: int = 0,
     start = time.perf_counter()
     x, y = check_examples(x, y)
     chosen = choose(len(x), x.shape[1]) if kind == "auto" else kind
-    settings = {"seed": seed} if chosen == "mlp" else {}
+    settings = {"seed": seed} if chosen.startswith("mlp") else {}
     spans = np.ptp(y, axis=0)
     per_output: list[float] = []
     error = None

@@ -234,10 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(RMSE as a share of each output's range), then fit on all of them and save the "
         "regressor into FILE (atomically).")
     map_train.add_argument("file", metavar="FILE")
-    map_train.add_argument("--regressor", default=None,
-                           choices=("auto", "spline", "mlp", "nearest", "linear"),
-                           help="default: the file's setting (auto: nearest for a handful of "
-                           "examples, spline up to 1,000, MLP beyond)")
+    map_train.add_argument("--regressor", default=None, type=_regressor_kind, metavar="KIND",
+                           help="auto, spline, mlp, mlp:LAYERS (e.g. mlp:64x32), nearest or "
+                           "linear; default: the file's setting (auto: nearest for a handful "
+                           "of examples, spline up to 1,000, MLP beyond)")
     map_train.add_argument("--seed", type=int, default=0)
     map_eval = map_sub.add_parser(
         "eval", help="cross-validate the mapping's regressor and time one prediction",
@@ -246,6 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     map_eval.add_argument("file", metavar="FILE")
     map_eval.add_argument("--folds", type=_positive_int, default=5, metavar="K")
     return parser
+
+
+def _regressor_kind(text: str) -> str:
+    from neuralrig.mappings.regressors import RegressorError, valid_kind
+
+    try:
+        return valid_kind(text)
+    except RegressorError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _rig_source_args(parser: argparse.ArgumentParser) -> None:

@@ -88,3 +88,14 @@ def test_the_automatic_choice_follows_the_example_count() -> None:
     assert choose(3, 2) == "nearest"
     assert choose(200, 2) == "spline"
     assert choose(5000, 2) == "mlp"
+
+
+def test_mlp_layers_are_configurable() -> None:
+    from neuralrig.mappings.regressors import valid_kind
+
+    mlp = make("mlp:16x8x4", epochs=50).fit(*task(60, seed=7))
+    assert [w.shape for w, _ in mlp.layers] == [(2, 16), (16, 8), (8, 4), (4, 8)]
+    assert valid_kind("mlp:64x64") == "mlp:64x64"
+    for bad in ("mlp:", "mlp:0", "mlp:1x2x3x4x5", "tree"):
+        with pytest.raises(RegressorError):
+            valid_kind(bad)

@@ -29,7 +29,7 @@ import numpy as np
 
 from neuralrig.mappings import examples
 from neuralrig.mappings.examples import MappingData, MappingFileError
-from neuralrig.mappings.regressors import REGRESSORS
+from neuralrig.mappings.regressors import RegressorError, valid_kind
 
 from .controller import ControlError, RigController
 
@@ -306,8 +306,10 @@ class Mapper:
                 log.warning("[[mapping]] %s: no such mapping in %s", name, self.folder)
 
     def set_regressor(self, name: str, kind: str) -> None:
-        if kind != "auto" and kind not in REGRESSORS:
-            raise ControlError(f"regressor {kind!r}: auto, {', '.join(sorted(REGRESSORS))}")
+        try:
+            valid_kind(kind)
+        except RegressorError as exc:
+            raise ControlError(str(exc)) from None
         mapping = self.get(name)
         mapping.data.regressor_kind = kind
         self._save(mapping)

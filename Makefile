@@ -5,6 +5,7 @@
 #   make test   ruff + pytest against the installed package
 #   make models remake the shipped overdrive models from the reference circuit (long)
 #   make oneshot-model  remake the shipped one-shot generator (synthesised pack, ~20 min)
+#   make rave-model     remake the shipped RAVE-style generator (synthesised corpus, ~25 min)
 #   make clean
 
 SHELL := /bin/bash
@@ -50,10 +51,10 @@ LINT_PATHS := $(wildcard server models mappings tests benchmarks examples)
 # Exit status 0 when a JACK server (the default one, or $$JACK_DEFAULT_SERVER) answers.
 JACK_UP = $(VPY) -c 'import sys; from neuralrig.server.audio.jack_client import server_running as up; sys.exit(not up())'
 
-.PHONY: help deps test-deps apt-update venv run test models oneshot-model clean
+.PHONY: help deps test-deps apt-update venv run test models oneshot-model rave-model clean
 
 help:
-	@echo "targets: deps venv run test models oneshot-model clean"
+	@echo "targets: deps venv run test models oneshot-model rave-model clean"
 
 apt-update:
 ifeq ($(HAVE_APT),yes)
@@ -120,6 +121,11 @@ models: venv
 oneshot-model: venv
 	$(VPY) -m neuralrig.models.generators.oneshots.make_shipped --work build/oneshot-pack \
 		--out models/data --threads 1
+
+# Synthesises its corpus and trains the RAVE-style generator (nice 10, one thread) into
+# models/data/rave-synth.*; then reinstall (make venv).
+rave-model: venv
+	nice -n 10 $(VPY) -m neuralrig.models.generators.rave.make_shipped --out models/data
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache jackd-dummy.log

@@ -302,7 +302,6 @@ def test_envelope_lag_finds_a_shift() -> None:
     assert envelope_lag(x, x) == 0
 
 
-@pytest.mark.skipif(not SHIPPED_TS.exists(), reason="not shipped yet")
 def test_shipped_model_matches_its_weights(tmp_path: Path) -> None:
     """The shipped .ts is the export of the shipped .safetensors, loads through the rave
     slot's loader, and reconstructs the validation corpus aligned with its input (the

@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from live_jack import start_jack  # benchmarks/ is the script's folder
+from control_latency import free_port  # benchmarks/ is the script's folder
+from live_jack import start_jack
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 SERVER = "neuralrig-bench-trigger"
@@ -54,12 +55,6 @@ type = "oneshots"
 model = "{model}"
 voices = 2
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def message(address: str, *args: float | int) -> bytes:

@@ -30,6 +30,16 @@ class MappingFileError(NeuralrigError, ValueError):
     """A mapping file that cannot be used; the message names the file and the problem."""
 
 
+MAX_SMOOTHING = 10.0  # seconds
+
+
+def check_smoothing(seconds: float) -> float:
+    if not 0.0 <= seconds <= MAX_SMOOTHING:  # NaN fails too
+        raise MappingFileError(f"smoothing {seconds!r}: 0 (none) to {MAX_SMOOTHING:g} "
+                               "seconds")
+    return float(seconds)
+
+
 @dataclass
 class MappingData:
     name: str
@@ -42,8 +52,10 @@ class MappingData:
     regressor: Regressor | None = None
     validation_error: float | None = None  # RMSE as a share of each output's range, worst
     running: bool = False  # maps gestures as they come (resumes after a restart)
+    smoothing: float = 0.0  # seconds: the outputs' glide time constant (0: none)
 
     def __post_init__(self) -> None:
+        check_smoothing(self.smoothing)
         if not NAME.fullmatch(self.name):
             raise MappingFileError(f"mapping name {self.name!r}: use 1-64 letters, digits, "
                                    "- or _")
@@ -80,7 +92,7 @@ def save(path: str | Path, data: MappingData) -> None:
                             "inputs": data.inputs, "input_dims": data.input_dims,
                             "outputs": data.outputs, "regressor_kind": data.regressor_kind,
                             "validation_error": data.validation_error,
-                            "running": data.running}
+                            "running": data.running, "smoothing": data.smoothing}
     if data.regressor is not None:
         settings, arrays = data.regressor.state()
         meta["regressor"] = settings
@@ -115,7 +127,8 @@ def load(path: str | Path) -> MappingData:
             outputs=[str(o) for o in meta["outputs"]], x=tensors["examples.x"],
             y=tensors["examples.y"], regressor_kind=str(meta.get("regressor_kind", "auto")),
             validation_error=meta.get("validation_error"),
-            running=bool(meta.get("running", False)))
+            running=bool(meta.get("running", False)),
+            smoothing=check_smoothing(float(meta.get("smoothing", 0.0))))
         if "regressor" in meta:
             arrays = {k[len("regressor."):]: v for k, v in tensors.items()
                       if k.startswith("regressor.")}

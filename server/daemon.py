@@ -87,6 +87,7 @@ class Frontends:
 
     def __init__(self) -> None:
         self.running: list[object] = []
+        self.controller: RigController | None = None
 
     def start(self, controller: RigController, midi: MidiFrontend) -> None:
         """OSC first (its bound port is what OSCQuery and zeroconf announce), then
@@ -95,6 +96,7 @@ class Frontends:
         from .control.osc import OscFrontend
         from .control.oscquery import OscQueryServer
 
+        self.controller = controller
         settings = controller.config.control
         osc_port = query_port = 0
         if settings.osc.port:
@@ -124,6 +126,8 @@ class Frontends:
             except Exception:
                 log.exception("stopping %s failed", type(frontend).__name__)
         self.running.clear()
+        if self.controller is not None:
+            self.controller.mapper.close()  # no glide moves a parameter once audio stops
 
 
 def _watch(engine: Engine, stop: threading.Event) -> None:

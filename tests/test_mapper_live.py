@@ -115,3 +115,107 @@ def test_record_train_run_restart_run_with_osc_and_midi(jack_server, tmp_path: P
         pedal.delete()
     assert code == 0, "\n".join(daemon.lines)
     assert not any("Traceback" in line for line in daemon.lines), "\n".join(daemon.lines)
+
+
+TOUCH = ("amp/drive", "gen/z1", "gen/z2")
+
+
+def touch_targets(bend: float, pressure: float, note: float, velocity: float) -> list[float]:
+    """What the player wants from a bend, channel pressure and the last note played."""
+    return [bend, 2.0 * pressure - 1.0, note + velocity - 1.0]
+
+
+def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Path) -> None:
+    """Recording mode with MIDI gestures from a JACK MIDI port: each bend, pressure
+    change or note (sent 30 ms apart, over the 20 ms recording interval) pairs with
+    the outputs set just before it; trained, the mapping then plays them."""
+    import rtmidi
+    from test_osc import Client
+
+    from neuralrig.server.audio.jack_client import JackMonitor
+
+    config = rig(tmp_path)
+    keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "nrmap-keys")
+    keys.open_virtual_port("out")
+    daemon = Daemon("--config", str(config), "--audio", "jack")
+    client = Client(daemon.osc_port)
+    state = {"bend": 0.5, "pressure": 0.0, "note": 60 / 127, "velocity": 100 / 127}
+    sent = 0
+
+    def play(kind: str, value: int, velocity: int = 100) -> None:
+        nonlocal sent
+        if kind == "bend":
+            keys.send_message([0xE0, value & 0x7F, value >> 7])
+            state["bend"] = value / 16383
+        elif kind == "pressure":
+            keys.send_message([0xD0, value])
+            state["pressure"] = value / 127
+        else:
+            keys.send_message([0x90, value, velocity])
+            state["note"], state["velocity"] = value / 127, velocity / 127
+        sent += 1
+        time.sleep(0.03)
+
+    def expect(kind: str, value: int, velocity: int = 100) -> list[float]:
+        """Set the outputs to what this gesture should give, before making it."""
+        after = dict(state)
+        if kind == "bend":
+            after["bend"] = value / 16383
+        elif kind == "pressure":
+            after["pressure"] = value / 127
+        else:
+            after["note"], after["velocity"] = value / 127, velocity / 127
+        want = touch_targets(**after)
+        for target, v in zip(TOUCH, want, strict=True):
+            client.send(f"/rig/{target}", float(v))
+        client.ask("/map/list")  # the outputs are set before the gesture is sent
+        return want
+
+    try:
+        daemon.wait_for("MIDI: connected from 'nrmap-keys:out'")
+        client.ask("/map/touch/inputs", "midi/bend/1", "midi/aftertouch/1", "midi/note/omni",
+                   reply="/map/touch")
+        client.ask("/map/touch/outputs", *TOUCH, reply="/map/touch")
+        # The first example needs every input heard once: set them outside recording.
+        play("bend", 8192)
+        play("pressure", 0)
+        play("note", 60)
+        assert client.ask("/map/touch/record", 1, reply="/map/touch/examples") == [0]
+        sent = 0
+        for note, velocity in ((48, 60), (60, 100), (72, 127)):
+            expect("note", note, velocity)
+            play("note", note, velocity)
+            for bend in (0, 8192, 16383):
+                expect("bend", bend)
+                play("bend", bend)
+                for pressure in (0, 64, 127):
+                    expect("pressure", pressure)
+                    play("pressure", pressure)
+        count = client.ask("/map/touch/record", 0, reply="/map/touch/examples")[0]
+        assert count == sent
+        client.send("/map/touch/train")
+        error = client.until("/map/touch/trained", timeout=120).params[0]
+        assert 0.0 <= error < 0.05
+        client.ask("/map/touch/run", 1, reply="/map/touch")
+        for kind, value in (("note", 66), ("bend", 4000), ("pressure", 90)):
+            want = touch_targets(**{**state, **({"bend": value / 16383} if kind == "bend"
+                                               else {"pressure": value / 127}
+                                               if kind == "pressure"
+                                               else {"note": value / 127,
+                                                     "velocity": 100 / 127})})
+            play(kind, value)
+            deadline = time.monotonic() + 10.0
+            got = [client.ask(f"/rig/{t}/get")[0] for t in TOUCH]
+            while not np.allclose(got, want, atol=0.05) and time.monotonic() < deadline:
+                time.sleep(0.02)
+                got = [client.ask(f"/rig/{t}/get")[0] for t in TOUCH]
+            np.testing.assert_allclose(got, want, atol=0.05)
+    finally:
+        client.close()
+        code = daemon.stop()
+        with JackMonitor("nrmap-graph") as graph:
+            graph.wait_until_settled()
+            keys.close_port()
+        keys.delete()
+    assert code == 0, "\n".join(daemon.lines)
+    assert not any("Traceback" in line for line in daemon.lines), "\n".join(daemon.lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ class Daemonless:
     def close(self) -> None:
         if self.osc is not None:
             self.osc.stop()
+            self.controller.mapper.close()
             self.controller.engine.stop()
             self.osc = None
 
@@ -146,11 +148,57 @@ def test_a_mapping_declared_in_toml_is_there_at_start(tmp_path: Path, rig) -> No
     (tmp_path / "mappings").mkdir()
     (tmp_path / "mappings" / "knobs.toml").write_text(
         'inputs = ["/fader:1", "midi/cc/omni/74"]\noutputs = ["amp/tone", "gen/z3"]\n'
-        'regressor = "linear"\nrun = true\n')
+        'regressor = "linear"\nrun = true\nsmooth = 0.25\n')
     (tmp_path / "mappings" / "bad.toml").write_text('inputs = "/x"\n')
     r = rig()
     info = r.client.ask("/map/knobs/get")
     assert info[:4] == ["inputs", "/fader:1", "midi/cc/omni/74", "outputs"]
     assert info[info.index("state") + 1] == "waiting"  # running once trained
     assert r.controller.mapper.get("knobs").data.regressor_kind == "linear"
+    assert info[info.index("smooth") + 1] == pytest.approx(0.25)
     assert r.client.ask("/map/list") == ["knobs"]
+
+
+def test_smoothing_glides_the_outputs_to_the_prediction(rig) -> None:
+    """With ``smooth`` set, a gesture's prediction is reached by a glide: the first step
+    lands at once, between where the outputs were and the target, and later steps
+    arrive at the target. The setting survives a restart; bad values are refused."""
+    r = rig()
+    c = r.client
+    c.ask("/map/fade/inputs", "/fader:1", reply="/map/fade")
+    c.ask("/map/fade/outputs", "amp/drive", "gen/z1", reply="/map/fade")
+    c.ask("/map/fade/regressor", "linear", reply="/map/fade")
+    for x in (0.0, 1.0):
+        c.send("/fader", x)
+        c.send("/rig/amp/drive", x)
+        c.send("/rig/gen/z1", -2.0 + 4.0 * x)
+        c.ask("/map/fade/example", reply="/map/fade/examples")
+    c.send("/map/fade/train")
+    c.until("/map/fade/trained", timeout=60)
+    c.ask("/map/fade/run", 1, reply="/map/fade")
+    c.send("/fader", 0.0)
+    c.ask("/map/list")
+    assert [r.controller.value("amp", "drive"), r.controller.value("gen", "z1")] == \
+        pytest.approx([0.0, -2.0], abs=1e-9)  # no smoothing: straight to the prediction
+
+    info = c.ask("/map/fade/smooth", 0.5, reply="/map/fade")
+    assert info[info.index("smooth") + 1] == pytest.approx(0.5)
+    mapper = r.controller.mapper
+    c.send("/fader", 1.0)
+    c.ask("/map/list")  # the gesture has been handled: the first step is taken
+    first = r.controller.value("amp", "drive")
+    assert 0.0 < first < 1.0
+    assert mapper._glide.gliding("fade")
+    deadline = time.monotonic() + 30.0
+    while mapper._glide.gliding("fade") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [r.controller.value("amp", "drive"), r.controller.value("gen", "z1")] == \
+        pytest.approx([1.0, 2.0], abs=1e-3)
+
+    c.send("/map/fade/smooth", -1.0)
+    assert "0 (none) to 10 seconds" in c.until("/error").params[1]
+    c.send("/map/fade/smooth", "slow")
+    assert "takes a number" in c.until("/error").params[1]
+    r.close()
+    again = rig()
+    assert again.controller.mapper.get("fade").data.smoothing == pytest.approx(0.5)

@@ -22,12 +22,14 @@ def xy_pad_examples(n: int, seed: int = 0) -> MappingData:
 
 def test_examples_and_a_trained_regressor_reload_to_the_same_outputs(tmp_path: Path) -> None:
     data = xy_pad_examples(120)
+    data.smoothing, data.running = 0.3, True
     outcome = train(data.x, data.y)
     data.regressor, data.validation_error = outcome.regressor, outcome.validation_error
     path = tmp_path / "pad.mapping.safetensors"
     examples.save(path, data)
     again = examples.load(path)
     assert (again.name, again.inputs, again.outputs) == (data.name, data.inputs, data.outputs)
+    assert (again.smoothing, again.running) == (0.3, True)
     np.testing.assert_array_equal(again.x, data.x)
     probe = np.random.default_rng(9).uniform(0, 1, (50, 2))
     assert again.regressor is not None
@@ -45,6 +47,8 @@ def test_a_bad_mapping_file_is_refused_with_the_reason(tmp_path: Path) -> None:
         examples.load(tmp_path / "missing.mapping.safetensors")
     with pytest.raises(MappingFileError, match="mapping name"):
         MappingData("../etc", ["/xy"], [2], ["a/b"])
+    with pytest.raises(MappingFileError, match=r"smoothing nan: 0 \(none\) to 10 seconds"):
+        MappingData("pad", ["/xy"], [2], ["a/b"], smoothing=float("nan"))
 
 
 def test_examples_must_fit_the_declaration() -> None:

@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 
 from neuralrig.mappings import examples
-from neuralrig.mappings.examples import MappingData, MappingFileError
+from neuralrig.mappings.examples import MappingData, MappingFileError, check_smoothing
 from neuralrig.mappings.regressors import RegressorError, valid_kind
 
 from .controller import ControlError, RigController
+from .glide import Glide
 
 log = logging.getLogger("neuralrig.mapper")
 
@@ -101,7 +102,7 @@ class LiveMapping:
         return {"inputs": d.inputs, "input_dims": d.input_dims, "outputs": d.outputs,
                 "examples": d.count, "regressor": d.regressor.kind if d.regressor else "",
                 "state": self.state, "validation_error": d.validation_error,
-                "error": self.last_error}
+                "smooth": d.smoothing, "error": self.last_error}
 
     @property
     def state(self) -> str:
@@ -126,6 +127,7 @@ class Mapper:
         self._lock = threading.RLock()  # control threads only (OSC, MIDI, training)
         self._notify: list[Notify] = []
         self._sources: dict[str, list[LiveMapping]] = {}
+        self._glide = Glide(self._set_outputs)
         if folder is not None and folder.is_dir():
             self._load_all(folder)
 
@@ -168,7 +170,9 @@ class Mapper:
             except MappingFileError as exc:
                 raise ControlError(str(exc)) from None
             if old is not None:
+                self._glide.cancel(name)
                 data.regressor_kind, data.running = old.data.regressor_kind, old.running
+                data.smoothing = old.data.smoothing
                 if new_inputs == old.data.inputs and new_outputs == old.data.outputs:
                     data = old.data
             mapping = LiveMapping(data)
@@ -233,9 +237,24 @@ class Mapper:
         if regressor is None:
             return
         outputs = regressor.predict(mapping.vector)
-        for target, value in zip(mapping.data.outputs, outputs, strict=True):
+        if mapping.data.smoothing > 0.0:
+            self._glide.move(mapping.data.name, outputs, mapping.data.smoothing,
+                             lambda: self._current_outputs(mapping), self._tolerance(mapping))
+        else:
+            self._set_outputs(mapping.data.name, outputs)
+
+    def _set_outputs(self, name: str, values: np.ndarray) -> None:
+        mapping = self.mappings.get(name)
+        if mapping is None:
+            return
+        for target, value in zip(mapping.data.outputs, values, strict=True):
             slot_id, _, param = target.partition("/")
             self.controller.set_param(slot_id, param, float(value), origin=self)
+
+    def _tolerance(self, mapping: LiveMapping) -> np.ndarray:
+        """How close a glide must come to arrive: a ten-thousandth of each range."""
+        specs = [self.controller.spec(*t.split("/", 1)) for t in mapping.data.outputs]
+        return np.array([1e-4 * (s.maximum - s.minimum) for s in specs])
 
     def _current_outputs(self, mapping: LiveMapping) -> np.ndarray:
         return np.array([self.controller.value(*t.split("/", 1)) for t in mapping.data.outputs])
@@ -275,6 +294,7 @@ class Mapper:
             d = mapping.data
             d.x, d.y = np.zeros((0, sum(d.input_dims))), np.zeros((0, len(d.outputs)))
             d.regressor, d.validation_error = None, None
+        self._glide.cancel(name)
         self._save(mapping)
 
     def delete(self, name: str, index: int) -> int:
@@ -291,6 +311,8 @@ class Mapper:
     def run(self, name: str, on: bool) -> None:
         mapping = self.get(name)
         mapping.running = on
+        if not on:
+            self._glide.cancel(name)
         if on:
             mapping.recording = False
             if mapping.data.regressor is None:
@@ -304,6 +326,22 @@ class Mapper:
                 self.run(name, on)
             else:
                 log.warning("[[mapping]] %s: no such mapping in %s", name, self.folder)
+
+    def set_smoothing(self, name: str, seconds: float) -> None:
+        """The time constant (seconds) of the glide from one prediction to the next."""
+        try:
+            seconds = check_smoothing(seconds)
+        except MappingFileError as exc:
+            raise ControlError(f"/map/{name}/smooth: {exc}") from None
+        mapping = self.get(name)
+        mapping.data.smoothing = seconds
+        if seconds == 0.0:
+            self._glide.cancel(name)
+        self._save(mapping)
+
+    def close(self) -> None:
+        """Stop gliding (before the engine stops)."""
+        self._glide.close()
 
     def set_regressor(self, name: str, kind: str) -> None:
         try:
@@ -386,7 +424,7 @@ class Mapper:
         self._index()
 
     def _load_declaration(self, path: Path) -> None:
-        """A mapping declared in TOML: inputs, outputs, regressor, run. Its examples and
+        """A mapping declared in TOML: inputs, outputs, regressor, run, smooth. Its examples and
         trained regressor stay in its .mapping.safetensors file beside it."""
         from ..config import tomllib
 
@@ -394,10 +432,10 @@ class Mapper:
             table = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ValueError(f"cannot read: {exc}") from None
-        extra = set(table) - {"inputs", "outputs", "regressor", "run"}
+        extra = set(table) - {"inputs", "outputs", "regressor", "run", "smooth"}
         if extra:
             raise ValueError(f"unknown key(s) {sorted(extra)} (inputs, outputs, regressor, "
-                             "run)")
+                             "run, smooth)")
         inputs, outputs = table.get("inputs"), table.get("outputs")
         if not (isinstance(inputs, list) and isinstance(outputs, list)
                 and all(isinstance(v, str) for v in [*inputs, *outputs])):
@@ -413,6 +451,11 @@ class Mapper:
         self.declare(name, inputs=list(inputs), outputs=list(outputs))
         if "regressor" in table:
             self.set_regressor(name, str(table["regressor"]))
+        if "smooth" in table:
+            smooth = table["smooth"]
+            if isinstance(smooth, bool) or not isinstance(smooth, (int, float)):
+                raise ValueError("smooth must be a number of seconds")
+            self.set_smoothing(name, float(smooth))
         if "run" in table:
             self.run(name, bool(table["run"]))
 

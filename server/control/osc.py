@@ -231,9 +231,13 @@ class OscFrontend:
         elif action == "regressor":
             mapper.set_regressor(name, _string(args, address))
             self._send_map(sender, name)
+        elif action == "smooth":
+            mapper.set_smoothing(name, _number(args, address))
+            self._send_map(sender, name)
         else:
             raise ControlError(f"unknown mapping action {action!r} (inputs, outputs, get, "
-                               "record, example, clear, delete, train, run, regressor)")
+                               "record, example, clear, delete, train, run, regressor, "
+                               "smooth)")
 
     def _send_map(self, sender: Address, name: str) -> None:
         info = self.controller.mapper.get(name).describe()
@@ -241,7 +245,8 @@ class OscFrontend:
         self._reply(sender, f"/map/{name}", "inputs", *info["inputs"], "outputs",
                     *info["outputs"], "examples", info["examples"], "state", info["state"],
                     "regressor", info["regressor"], "validation_error",
-                    -1.0 if error is None else float(error), "error", info["error"])
+                    -1.0 if error is None else float(error), "smooth", float(info["smooth"]),
+                    "error", info["error"])
 
     def _on_mapper(self, address: str, args: tuple[Any, ...]) -> None:
         """Training progress and results: to every subscriber and to whoever asked."""

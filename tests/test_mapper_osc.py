@@ -202,3 +202,38 @@ def test_smoothing_glides_the_outputs_to_the_prediction(rig) -> None:
     r.close()
     again = rig()
     assert again.controller.mapper.get("fade").data.smoothing == pytest.approx(0.5)
+
+
+def test_two_mappings_run_at_once_from_one_gesture(rig) -> None:
+    """One pad drives the amp through one mapping and the latents through another, and
+    a second source feeds only the mapping that names it."""
+    r = rig()
+    c = r.client
+    c.ask("/map/tone/inputs", "/xy:2", reply="/map/tone")
+    c.ask("/map/tone/outputs", "amp/drive", "amp/tone", reply="/map/tone")
+    c.ask("/map/space/inputs", "/xy:2", "/fader:1", reply="/map/space")
+    c.ask("/map/space/outputs", "gen/z1", "gen/z2", reply="/map/space")
+    for name in ("tone", "space"):
+        c.ask(f"/map/{name}/regressor", "linear", reply=f"/map/{name}")
+    for x, y, f in ((0, 0, 0), (1, 0, 1), (0, 1, 0), (1, 1, 1), (0.5, 0.5, 0)):
+        c.send("/xy", float(x), float(y))
+        c.send("/fader", float(f))
+        for target, value in (("amp/drive", x), ("amp/tone", y), ("gen/z1", x - y),
+                              ("gen/z2", f)):
+            c.send(f"/rig/{target}", float(value))
+        c.ask("/map/tone/example", reply="/map/tone/examples")
+        c.ask("/map/space/example", reply="/map/space/examples")
+    for name in ("tone", "space"):
+        c.send(f"/map/{name}/train")
+        c.until(f"/map/{name}/trained", timeout=60)
+        c.ask(f"/map/{name}/run", 1, reply=f"/map/{name}")
+    c.send("/fader", 0.25)
+    c.send("/xy", 0.75, 0.5)
+    c.ask("/map/list")
+    got = [r.controller.value(*t.split("/")) for t in ("amp/drive", "amp/tone", "gen/z1",
+                                                       "gen/z2")]
+    np.testing.assert_allclose(got, [0.75, 0.5, 0.25, 0.25], atol=1e-6)
+    c.send("/fader", 0.5)  # only 'space' listens to the fader
+    c.ask("/map/list")
+    assert r.controller.value("gen", "z2") == pytest.approx(0.5)
+    assert r.controller.value("amp", "drive") == pytest.approx(0.75)

@@ -182,6 +182,8 @@ def _check_mapped_slots(config: RigConfig) -> None:
     midi = config.control.midi
     for kind, mappings in (("midi.cc", midi.cc), ("midi.switch", midi.switches)):
         for mapping in mappings:
+            if getattr(mapping, "mapping", ""):
+                continue  # a footswitch on a gesture mapping, which may be declared later
             if mapping.slot not in ids:
                 raise ConfigError(
                     f"{config.source}: [[{kind}]] for cc {mapping.cc} names slot "

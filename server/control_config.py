@@ -44,6 +44,12 @@ finds on the network and an expression pedal that works out of the box.
     slot = "drive"
     action = "bypass"        # bypass or tap (tap tempo for a delay's time)
     mode = "latching"        # latching: each press toggles; momentary: held = active
+
+    [[midi.switch]]          # a gesture mapping's loop from the floor
+    cc = 81
+    mapping = "pad"
+    action = "record"        # record, example, train or run
+    mode = "momentary"       # record and run: held (momentary) or toggled (latching)
 """
 
 from __future__ import annotations
@@ -59,7 +65,9 @@ Channel = int | None  # 1-16, or None for omni
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,62}$")
 CURVES = ("param", "linear", "log", "exp")
 MODES = ("absolute", "relative")
-ACTIONS = ("bypass", "tap")
+SLOT_ACTIONS = ("bypass", "tap")
+MAPPING_ACTIONS = ("record", "example", "train", "run")  # on a gesture mapping
+ACTIONS = SLOT_ACTIONS + MAPPING_ACTIONS
 SWITCH_MODES = ("latching", "momentary")
 MIDI_APIS = ("auto", "jack", "alsa")
 
@@ -109,16 +117,20 @@ class CCMapping:
 
 @dataclass(frozen=True)
 class SwitchMapping:
-    """A footswitch: a CC whose value >= 64 means pressed."""
+    """A footswitch: a CC whose value >= 64 means pressed. It acts on a slot (bypass,
+    tap) or on a gesture mapping (record, example, train, run); ``slot`` or
+    ``mapping`` names it, the other is empty."""
 
     cc: int
     slot: str
     action: str = "bypass"
     mode: str = "latching"
     channel: Channel = None
+    mapping: str = ""
 
     def as_toml(self) -> dict[str, Any]:
-        return {"cc": self.cc, "channel": channel_text(self.channel), "slot": self.slot,
+        target = {"mapping": self.mapping} if self.mapping else {"slot": self.slot}
+        return {"cc": self.cc, "channel": channel_text(self.channel), **target,
                 "action": self.action, "mode": self.mode}
 
 
@@ -232,12 +244,23 @@ def parse_cc_mapping(table: dict[str, Any], where: str) -> CCMapping:
 
 
 def _parse_switch(table: dict[str, Any], where: str) -> SwitchMapping:
-    _known(table, {"cc", "channel", "slot", "action", "mode"}, where)
-    return SwitchMapping(cc=_cc(table, "cc", where, required=True),
-                         slot=_required_string(table, "slot", where),
-                         action=_choice(table, "action", "bypass", ACTIONS, where),
+    _known(table, {"cc", "channel", "slot", "mapping", "action", "mode"}, where)
+    action = _choice(table, "action", "bypass", ACTIONS, where)
+    if action in MAPPING_ACTIONS:
+        if "slot" in table:
+            raise ConfigError(f"{where}: action '{action}' acts on a gesture mapping: name "
+                              "it with 'mapping', not 'slot'")
+        slot, mapping = "", _required_string(table, "mapping", where)
+    else:
+        if "mapping" in table:
+            raise ConfigError(f"{where}: action '{action}' acts on a slot: name it with "
+                              "'slot', not 'mapping'")
+        slot, mapping = _required_string(table, "slot", where), ""
+    return SwitchMapping(cc=_cc(table, "cc", where, required=True), slot=slot,
+                         action=action,
                          mode=_choice(table, "mode", "latching", SWITCH_MODES, where),
-                         channel=_channel(table.get("channel", "omni"), f"{where} channel"))
+                         channel=_channel(table.get("channel", "omni"), f"{where} channel"),
+                         mapping=mapping)
 
 
 # -- small validators ---------------------------------------------------------

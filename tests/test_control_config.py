@@ -42,13 +42,20 @@ cc = 80
 slot = "delay"
 action = "tap"
 mode = "momentary"
+[[midi.switch]]
+cc = 81
+mapping = "pad"
+action = "record"
 """)
     midi = config.control.midi
     assert midi.program_channel == 16 and midi.note_channel == "none"
     assert midi.cc == (CCMapping(cc=1, slot="level", param="gain", channel=2, minimum=-20.0,
                                  maximum=0.0, curve="log", lsb=33),)
     assert midi.switches == (SwitchMapping(cc=80, slot="delay", action="tap",
-                                           mode="momentary"),)
+                                           mode="momentary"),
+                             SwitchMapping(cc=81, slot="", action="record", mapping="pad"))
+    assert midi.switches[1].as_toml() == {"cc": 81, "channel": "omni", "mapping": "pad",
+                                          "action": "record", "mode": "latching"}
 
 
 @pytest.mark.parametrize("text, message", [
@@ -70,6 +77,9 @@ mode = "momentary"
     ("[[midi.cc]]\ncc = 7\nslot = 'a'\nparam = 'b'\nlsb = 39\nmode = 'relative'",
      "no 14-bit form"),
     ("[[midi.switch]]\ncc = 80\nslot = 'a'\naction = 'launch'", "'action' must be"),
+    ("[[midi.switch]]\ncc = 80\nslot = 'a'\naction = 'train'", "name it with 'mapping'"),
+    ("[[midi.switch]]\ncc = 80\nmapping = 'a'", "name it with 'slot'"),
+    ("[[midi.switch]]\ncc = 80\naction = 'run'", "'mapping' is required"),
     ("[paths]\npresets = 3", "presets must be a folder"),
     ("[[midi.cc]]\ncc = 7\nslot = 'amp'\nparam = 'b'", "slot 'amp', which is not in the rig"),
 ])

@@ -27,11 +27,11 @@ def wanted(x: float, y: float, cc: float) -> list[float]:
     return [x, 1.0 - y * cc, 2.0 * np.sin(3.0 * x) * y, cc - 0.5]
 
 
-def rig(folder: Path) -> Path:
+def rig(folder: Path, midi: str = "") -> Path:
     script(Interleave(8), folder / "exact.ts")
     return write_rig(folder, f'[paths]\nmodels = ["{folder}"]\n'
                      f'mappings = "{folder / "mappings"}"\npresets = "{folder / "presets"}"\n'
-                     '[midi]\nconnect = ["nrmap-*"]\n'
+                     '[midi]\nconnect = ["nrmap-*"]\n' + midi +
                      '[[slot]]\nid = "amp"\ntype = "neural"\n'
                      'model = "overdrive-lstm.safetensors"\n'
                      '[[slot]]\nid = "gen"\ntype = "rave"\nmodel = "exact.ts"\n'
@@ -118,6 +118,21 @@ def test_record_train_run_restart_run_with_osc_and_midi(jack_server, tmp_path: P
 
 
 TOUCH = ("amp/drive", "gen/z1", "gen/z2")
+FOOTSWITCHES = """
+[[midi.switch]]
+cc = 80
+mapping = "touch"
+action = "record"
+mode = "momentary"
+[[midi.switch]]
+cc = 81
+mapping = "touch"
+action = "train"
+[[midi.switch]]
+cc = 82
+mapping = "touch"
+action = "run"
+"""
 
 
 def touch_targets(bend: float, pressure: float, note: float, velocity: float) -> list[float]:
@@ -128,13 +143,14 @@ def touch_targets(bend: float, pressure: float, note: float, velocity: float) ->
 def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Path) -> None:
     """Recording mode with MIDI gestures from a JACK MIDI port: each bend, pressure
     change or note (sent 30 ms apart, over the 20 ms recording interval) pairs with
-    the outputs set just before it; trained, the mapping then plays them."""
+    the outputs set just before it; trained, the mapping then plays them. The loop is
+    run from footswitches on the same port: record held down, train, run toggled."""
     import rtmidi
     from test_osc import Client
 
     from neuralrig.server.audio.jack_client import JackMonitor
 
-    config = rig(tmp_path)
+    config = rig(tmp_path, FOOTSWITCHES)
     keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "nrmap-keys")
     keys.open_virtual_port("out")
     daemon = Daemon("--config", str(config), "--audio", "jack")
@@ -180,7 +196,12 @@ def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Pa
         play("bend", 8192)
         play("pressure", 0)
         play("note", 60)
-        assert client.ask("/map/touch/record", 1, reply="/map/touch/examples") == [0]
+        keys.send_message([0xB0, 80, 127])  # hold the record switch down
+        state_of = lambda: (info := client.ask("/map/touch/get"))[info.index("state") + 1]  # noqa: E731
+        deadline = time.monotonic() + 10.0
+        while state_of() != "recording" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert state_of() == "recording"
         sent = 0
         for note, velocity in ((48, 60), (60, 100), (72, 127)):
             expect("note", note, velocity)
@@ -191,12 +212,26 @@ def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Pa
                 for pressure in (0, 64, 127):
                     expect("pressure", pressure)
                     play("pressure", pressure)
-        count = client.ask("/map/touch/record", 0, reply="/map/touch/examples")[0]
-        assert count == sent
-        client.send("/map/touch/train")
-        error = client.until("/map/touch/trained", timeout=120).params[0]
-        assert 0.0 <= error < 0.05
-        client.ask("/map/touch/run", 1, reply="/map/touch")
+        keys.send_message([0xB0, 80, 0])  # release: recording stops
+        deadline = time.monotonic() + 10.0
+        while state_of() == "recording" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        info = client.ask("/map/touch/get")
+        assert info[info.index("examples") + 1] == sent
+        keys.send_message([0xB0, 81, 127])  # train
+        keys.send_message([0xB0, 81, 0])
+        deadline = time.monotonic() + 120.0
+        while state_of() != "trained" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        info = client.ask("/map/touch/get")
+        assert info[info.index("state") + 1] == "trained", info
+        assert 0.0 <= info[info.index("validation_error") + 1] < 0.05
+        keys.send_message([0xB0, 82, 127])  # run (latching: stays on when released)
+        keys.send_message([0xB0, 82, 0])
+        deadline = time.monotonic() + 10.0
+        while state_of() != "running" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert state_of() == "running"
         for kind, value in (("note", 66), ("bend", 4000), ("pressure", 90)):
             want = touch_targets(**{**state, **({"bend": value / 16383} if kind == "bend"
                                                else {"pressure": value / 127}

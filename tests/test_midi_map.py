@@ -766,3 +766,39 @@ def test_a_cc_the_audio_thread_applied_is_not_applied_again(make) -> None:
     rig.mapper.handle(older, routes, object())  # applied to a chain since replaced
     rig.block()
     assert level.values["gain"] == pytest.approx(-40.0)
+
+
+MAPPING_SWITCHES = """
+[midi]
+expression = false
+[[midi.switch]]
+cc = 83
+mapping = "pad"
+action = "example"
+[[midi.switch]]
+cc = 84
+mapping = "pad"
+action = "record"
+[[midi.switch]]
+cc = 85
+mapping = "nope"
+action = "run"
+"""
+
+
+def test_footswitches_take_examples_and_toggle_recording(make, caplog) -> None:
+    rig = make(MAPPING_SWITCHES)
+    mapper = rig.controller.mapper
+    mapper.declare("pad", inputs=["midi/cc/1/1"], outputs=["delay/feedback"])
+    rig.cc(1, 64)  # the gesture
+    rig.cc(83, 127)  # one example on the press ...
+    rig.cc(83, 0)  # ... none on the release
+    assert mapper.get("pad").data.count == 1
+    rig.cc(84, 127)  # latching: recording until the next press
+    rig.cc(84, 0)
+    assert mapper.get("pad").recording
+    rig.cc(84, 127)
+    assert not mapper.get("pad").recording
+    with caplog.at_level(logging.WARNING, logger="neuralrig"):
+        rig.cc(85, 127)  # a switch for a mapping nobody declared: said, and nothing breaks
+    assert "no mapping 'nope'" in caplog.text

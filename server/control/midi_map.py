@@ -315,6 +315,9 @@ class MidiMapper:
     def _switch(self, switch: SwitchMapping, value: int) -> None:
         pressed = value >= PRESSED
         origin = SwitchOrigin(switch)
+        if switch.mapping:
+            self._mapping_switch(switch, pressed)
+            return
         if switch.action == "tap":
             if pressed:
                 self._tap(switch.slot, origin)
@@ -324,6 +327,34 @@ class MidiMapper:
         elif pressed:
             bypass = self.controller.slot(switch.slot).bypass
             self.controller.set_bypass(switch.slot, not bypass, origin=origin)
+
+    def _mapping_switch(self, switch: SwitchMapping, pressed: bool) -> None:
+        """A gesture mapping's loop from the floor: record (held, or toggled), take one
+        example, train, run (held, or toggled). A release only ends a held action."""
+        mapper = self.controller.mapper
+        mapping = mapper.get(switch.mapping)  # ControlError (logged) if not declared
+        if switch.action in ("record", "run"):
+            now = mapping.recording if switch.action == "record" else mapping.running
+            if switch.mode == "momentary":
+                on = pressed
+            elif pressed:
+                on = not now
+            else:
+                return
+            if switch.action == "record":
+                count = mapper.record(switch.mapping, on)
+                log.info("mapping '%s': recording %s (%d examples)", switch.mapping,
+                         "on" if on else "off", count)
+            else:
+                mapper.run(switch.mapping, on)
+                log.info("mapping '%s': %s", switch.mapping, "running" if on else "stopped")
+        elif pressed and switch.action == "example":
+            log.info("mapping '%s': example %d taken", switch.mapping,
+                     mapper.example(switch.mapping))
+        elif pressed and switch.action == "train":
+            mapper.train(switch.mapping)
+            log.info("mapping '%s': training on %d examples", switch.mapping,
+                     mapping.data.count)
 
     def _tap(self, slot_id: str, origin: object) -> None:
         now = self.clock()

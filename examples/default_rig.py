@@ -58,3 +58,10 @@ FADERS = (
     Fader("reverb", "balance", 0.0, 1.0),
     Fader("level", "gain", -60.0, 24.0, "linear", "dB"),
 )
+
+
+# The gesture mapping the clients' XY pad trains (README, "Mapping gestures"): the pad's
+# two numbers go to XY_ADDRESS; the mapping learns the sound set for each position.
+MAPPING = "pad"
+XY_ADDRESS = "/xy"
+MAPPING_OUTPUTS = ("drive/drive", "drive/tone", "delay/feedback", "reverb/balance")

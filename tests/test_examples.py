@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import LoggedProcess, offline_controller
@@ -70,8 +71,15 @@ def entries(daemon: Daemon) -> dict[str, namespace.Entry]:
     return {entry.address: entry for entry in namespace.entries(daemon.controller)}
 
 
+# The example gesture mapping's addresses (server/control/osc.py, "/map/<name>/<action>")
+# and the XY pad it declares as its gesture source.
+MAPPING_ADDRESSES = {f"/map/{default_rig.MAPPING}/{action}" for action in (
+    "inputs", "outputs", "get", "record", "example", "clear", "delete", "train", "run",
+    "regressor", "smooth")} | {default_rig.XY_ADDRESS}
+
+
 def known(address: str, entries: dict[str, namespace.Entry]) -> bool:
-    if address in entries or address in REPLIES:
+    if address in entries or address in REPLIES or address in MAPPING_ADDRESSES:
         return True
     meter = re.fullmatch(r"/meter/(\w+)", address)
     return bool(meter) and meter.group(1) in ("input", "output", *default_rig.SLOTS)
@@ -457,4 +465,91 @@ def test_pure_data_drives_the_daemon_and_follows_it(daemon: Daemon, tmp_path: Pa
         assert not pd.printed("neuralrig-error"), pd.lines
         assert daemon.osc.errors == 0
     finally:
+        pd.stop()
+
+
+
+# Drives the example patch from the test: each FUDI line "NAME VALUE;" (or "NAME WORD;")
+# on a UDP port goes to the patch's receive of that name.
+MAPPING_HARNESS = """#N canvas 0 0 900 400 12;
+#X obj 10 10 neuralrig 127.0.0.1 {daemon} {listen};
+#X obj 10 60 netreceive -u {control};
+#X obj 10 100 route {names};
+#X obj 300 10 loadbang;
+#X obj 300 40 del 120000;
+#X msg 300 70 \\; pd quit;
+#X obj 500 10 r nr-map-progress;
+#X obj 500 40 print test-map-progress;
+{sends}
+#X connect 1 0 2 0;
+#X connect 3 0 4 0;
+#X connect 4 0 5 0;
+#X connect 6 0 7 0;
+{wires}
+"""
+DRIVEN = ("nr-xy-x-set", "nr-xy-y-set", "nr-drive-drive-set", "nr-drive-tone-set",
+          "nr-delay-feedback-set", "nr-reverb-balance-set", "nr-map", "nr-map-run-set",
+          "nr-map-record-set")
+
+
+def mapping_harness(daemon_port: int, listen: int, control: int) -> str:
+    sends = "\n".join(f"#X obj {10 + 110 * k} 150 s {name};" for k, name in enumerate(DRIVEN))
+    wires = "\n".join(f"#X connect 2 {k} {8 + k} 0;" for k in range(len(DRIVEN)))
+    return MAPPING_HARNESS.format(daemon=daemon_port, listen=listen, control=control,
+                                  names=" ".join(DRIVEN), sends=sends, wires=wires)
+
+
+def wanted(x: float, y: float) -> dict[str, float]:
+    """The slider positions (0..1) the test sets for each pad position."""
+    return {"drive-drive": x, "drive-tone": 1.0 - y, "delay-feedback": x * y,
+            "reverb-balance": 0.5 * (x + y)}
+
+
+@pytest.mark.skipif(shutil.which("pd") is None, reason="Pure Data (puredata-core) is not installed")
+def test_pure_data_trains_and_plays_the_xy_mapping(daemon: Daemon, tmp_path: Path) -> None:
+    """The patch's XY pad and mapping controls, clicked through by the test: declare,
+    set the sound, move the pad, take an example, over a grid; train (the patch hears
+    progress and the held-out error as a subscriber); run; the pad now plays the rig."""
+    c = daemon.controller
+    harness = tmp_path / "harness.pd"
+    control = free_udp_port()
+    harness.write_text(mapping_harness(daemon.osc.port, free_udp_port(), control))
+    pd = PureData(harness, "-path", str(PD_PATCH.parent))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def click(*lines: str) -> None:
+        for line in lines:  # one per datagram: Pd's UDP netreceive takes one message from each
+            sock.sendto(f"{line};\n".encode(), ("127.0.0.1", control))
+
+    try:
+        pd.wait_for("neuralrig-subscribed")
+        click("nr-map declare")
+        assert wait_until(lambda: default_rig.MAPPING in c.mapper.mappings
+                          and c.mapper.get(default_rig.MAPPING).data.outputs
+                          == list(default_rig.MAPPING_OUTPUTS))
+        mapping = c.mapper.get(default_rig.MAPPING)
+        grid = [(x, y) for x in (0.0, 0.25, 0.5, 0.75, 1.0) for y in (0.0, 0.5, 1.0)]
+        for count, (x, y) in enumerate(grid, start=1):
+            sound = [f"nr-{name}-set {value}" for name, value in wanted(x, y).items()]
+            click(*sound, f"nr-xy-x-set {x}", f"nr-xy-y-set {y}", "nr-map example")
+            assert wait_until(lambda n=count: mapping.data.count == n), pd.lines
+        spec = {name: c.spec(*name.split("-")) for name in wanted(0, 0)}
+        last = mapping.data.y[-1]
+        np.testing.assert_allclose(last, [spec[n].from_norm(v) for n, v in wanted(1, 1).items()],
+                                   atol=1e-6)
+        np.testing.assert_allclose(mapping.data.x[-1], [1.0, 1.0])
+        click("nr-map train")
+        error = float(pd.wait_for("neuralrig-map-trained", timeout=60))
+        assert 0.0 <= error < 0.05
+        assert pd.printed("test-map-progress")
+        click("nr-map-run-set 1")
+        assert wait_until(lambda: mapping.running)
+        click("nr-xy-x-set 0.6", "nr-xy-y-set 0.3")
+        want = [spec[n].from_norm(v) for n, v in wanted(0.6, 0.3).items()]
+        assert wait_until(lambda: np.allclose(
+            [c.value(*t.split("/")) for t in default_rig.MAPPING_OUTPUTS], want, atol=0.03))
+        assert not pd.printed("neuralrig-error"), pd.lines
+        assert not pd.printed("neuralrig-map-error"), pd.lines
+    finally:
+        sock.close()
         pd.stop()

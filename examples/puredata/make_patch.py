@@ -15,6 +15,10 @@ send/receive pairs, so another patch (or a test) can drive the controls:
     nr-preset               "load NAME" / "save NAME"
     nr-meter-<input|output> peak dBFS of the first channel, 10 times a second
     nr-subscribed           the daemon's subscription timeout, on each (re)subscribe
+    nr-xy-x-set, nr-xy-y-set  the XY pad's two sliders (0..1), sent together to /xy
+    nr-map                  "declare", "example" or "train": the gesture mapping 'pad'
+    nr-map-record, nr-map-run  0/1 toggles: record examples, run the trained mapping
+    nr-map-progress, nr-map-trained  training progress (0..1) and its held-out error
 
 Opened on its own it connects to 127.0.0.1 9000 and listens on 9002. Used as an
 abstraction, [neuralrig HOST PORT LISTEN_PORT] sets all three.
@@ -35,9 +39,12 @@ from default_rig import (  # noqa: E402
     DAEMON_HOST,
     DAEMON_PORT,
     FADERS,
+    MAPPING,
+    MAPPING_OUTPUTS,
     PRESETS,
     RENEW_SECONDS,
     SLOTS,
+    XY_ADDRESS,
 )
 
 FG, BG, LBL = "#000000", "#fcfcfc", "#000000"
@@ -91,7 +98,7 @@ def esc(text: str) -> str:
 
 
 def osc_logic() -> Canvas:
-    c = Canvas("#N canvas 60 60 1100 760 osc 0;")
+    c = Canvas("#N canvas 60 60 1700 900 osc 0;")
     # -- startup: creation arguments or the defaults --------------------------------
     lb = c.obj(20, 20, "loadbang")
     args = c.obj(20, 50, esc("list append $1 $2 $3"))
@@ -167,11 +174,13 @@ def osc_logic() -> Canvas:
     c.wire(then, reload)  # after loading, subscribe again: the daemon resends every value
     c.wire(reload, port)
 
+    mapping_logic(c, 1150, 20)
+
     # -- the daemon to the controls --------------------------------------------------
     parse = c.obj(450, y + 20, "oscparse")
     c.wire(netreceive, parse)
     ptrim = c.obj(450, y + 50, "list trim")
-    top = c.obj(450, y + 80, "route rig meter subscribed error preset")
+    top = c.obj(450, y + 80, "route rig meter subscribed error preset map")
     c.chain(parse, ptrim, top)
     slots = c.obj(450, y + 120, "route " + " ".join(SLOTS))
     c.wire(top, slots)
@@ -220,11 +229,59 @@ def osc_logic() -> Canvas:
     c.wire(loaded, loaded_split)
     c.wire(loaded_split, c.obj(380, 700, "print neuralrig-preset"), outlet=1)
     c.wire(loaded_split, reload)  # someone loaded a preset: fetch every value again
+    # Training news goes to every subscriber: /map/pad/progress f, /map/pad/trained f.
+    mapped = c.obj(300, 740, f"route {MAPPING}")
+    c.wire(top, mapped, outlet=5)
+    news = c.obj(300, 770, "route progress trained error")
+    c.wire(mapped, news)
+    c.wire(news, c.obj(300, 800, "s nr-map-progress"))
+    trained = c.obj(420, 800, "t f f")
+    c.wire(news, trained, outlet=1)
+    c.wire(trained, c.obj(420, 830, "s nr-map-trained"))
+    c.wire(trained, c.obj(520, 830, "print neuralrig-map-trained"), outlet=1)
+    c.wire(news, c.obj(620, 800, "print neuralrig-map-error"), outlet=2)
     return c
 
 
+def mapping_logic(c: Canvas, x: int, y: int) -> None:
+    """The XY pad to /xy, and the gesture mapping's loop (/map/pad/...)."""
+    xy_x = c.obj(x, y, "r nr-xy-x")
+    xy_y = c.obj(x + 120, y, "r nr-xy-y")
+    both = c.obj(x + 120, y + 30, "t b f")  # y stored first, then the pair goes out
+    pair = c.obj(x, y + 60, "pack f f")
+    c.wire(xy_x, pair)
+    c.wire(xy_y, both)
+    c.wire(both, pair, outlet=1, inlet=1)
+    c.wire(both, pair, outlet=0)
+    c.chain(pair, c.obj(x, y + 90, "oscformat " + XY_ADDRESS.strip("/").replace("/", " ")),
+            c.obj(x, y + 120, "s nr-tx"))
+    base = f"map {MAPPING}"
+    command = c.obj(x, y + 170, "r nr-map")
+    kind = c.obj(x, y + 200, "route declare example train")
+    c.wire(command, kind)
+    declare = c.obj(x, y + 230, "t b b")  # right to left: inputs, then outputs
+    c.wire(kind, declare)
+    inputs = c.msg(x + 100, y + 260, f"list {XY_ADDRESS}:2")
+    outputs = c.msg(x, y + 290, "list " + " ".join(MAPPING_OUTPUTS))
+    c.wire(declare, inputs, outlet=1)
+    c.wire(declare, outputs, outlet=0)
+    c.chain(inputs, c.obj(x + 100, y + 320, f"oscformat {base} inputs"),
+            c.obj(x + 100, y + 350, "s nr-tx"))
+    c.chain(outputs, c.obj(x, y + 380, f"oscformat {base} outputs"),
+            c.obj(x, y + 410, "s nr-tx"))
+    for k, action in enumerate(("example", "train")):
+        bang = c.msg(x + 250 + 120 * k, y + 230, "list")  # an OSC message without arguments
+        c.wire(kind, bang, outlet=k + 1)
+        c.chain(bang, c.obj(x + 250 + 120 * k, y + 260, f"oscformat {base} {action}"),
+                c.obj(x + 250 + 120 * k, y + 290, "s nr-tx"))
+    for k, action in enumerate(("record", "run")):
+        toggle = c.obj(x + 250 + 120 * k, y + 340, f"r nr-map-{action}")
+        c.chain(toggle, c.obj(x + 250 + 120 * k, y + 370, f"oscformat -f i {base} {action}"),
+                c.obj(x + 250 + 120 * k, y + 400, "s nr-tx"))
+
+
 def front() -> list[str]:
-    c = Canvas("#N canvas 40 40 980 560 12;")
+    c = Canvas("#N canvas 40 40 980 820 12;")
     c.text(20, 10, "neuralrig: the default rig over OSC (vanilla Pd). Sliders send 0..1 to "
            "/rig/<slot>/<param>/norm \\; the number boxes show the daemon's echo in the "
            "parameter's unit.")
@@ -257,6 +314,26 @@ def front() -> list[str]:
         c.floatatom(370 + 260 * k, 505, 6, "-", f"nr-meter-{where}")
     c.text(720, 370, "subscription timeout (s):")
     c.floatatom(900, 370, 4, "-", "nr-subscribed")
+    outputs = " ".join(o.replace("/", ".") for o in MAPPING_OUTPUTS)
+    c.text(20, 560, f"gesture mapping '{MAPPING}': the XY pad to {outputs}. Click "
+           "declare once \\; set the sliders above to a sound then move the pad to where it "
+           "belongs and click example (or hold record while you move) \\; repeat \\; "
+           "train \\; run.")
+    c.raw(f"#X obj 40 620 hsl 160 20 0 1 0 0 nr-xy-x nr-xy-x-set x 0 -10 0 12 {BG} {FG} "
+          f"{LBL} 0 1;")
+    c.raw(f"#X obj 220 620 vsl 20 160 0 1 0 0 nr-xy-y nr-xy-y-set y 0 -10 0 12 {BG} {FG} "
+          f"{LBL} 0 1;")
+    c.msg(300, 620, esc("; nr-map declare"))
+    c.msg(300, 660, esc("; nr-map example"))
+    c.msg(300, 700, esc("; nr-map train"))
+    c.raw(f"#X obj 480 620 tgl 20 0 nr-map-record nr-map-record-set record 24 10 0 12 {BG} "
+          f"{FG} {LBL} 0 1;")
+    c.raw(f"#X obj 480 660 tgl 20 0 nr-map-run nr-map-run-set run 24 10 0 12 {BG} {FG} "
+          f"{LBL} 0 1;")
+    c.text(600, 620, "progress:")
+    c.floatatom(700, 620, 5, "-", "nr-map-progress")
+    c.text(600, 660, "held-out error:")
+    c.floatatom(740, 660, 7, "-", "nr-map-trained")
     # The subpatch is the front canvas's last box; the front canvas has no wires.
     return c.render() + osc_logic().render("#X restore 720 420 pd osc;")
 

@@ -173,6 +173,71 @@ def test_every_address_of_the_touchosc_layout_exists_with_its_range(entries) -> 
             assert (m.path, m.arguments) == (f"/preset/{action}",
                                               [("CONSTANT", "STRING", name, 0.0, 1.0)])
             assert entries[m.path].types == "s"
+    base = f"/map/{default_rig.MAPPING}"
+    [xy] = by_control["xy"]
+    assert (xy.path, xy.send, xy.arguments) == (default_rig.XY_ADDRESS, True, [
+        ("VALUE", "FLOAT", "x", 0.0, 1.0), ("VALUE", "FLOAT", "y", 0.0, 1.0)])
+    declare = by_control["map-declare"]
+    assert [(m.path, [a[2] for a in m.arguments]) for m in declare] == [
+        (f"{base}/inputs", [f"{default_rig.XY_ADDRESS}:2"]),
+        (f"{base}/outputs", list(default_rig.MAPPING_OUTPUTS))]
+    for action in ("example", "train"):
+        [m] = by_control[f"map-{action}"]
+        assert (m.path, m.arguments) == (f"{base}/{action}", [])
+    for action in ("record", "run"):
+        [m] = by_control[f"map-{action}"]
+        assert (m.path, m.arguments) == (f"{base}/{action}",
+                                          [("VALUE", "INTEGER", "x", 0.0, 1.0)])
+
+
+def test_the_touchosc_mapping_buttons_drive_the_daemon(daemon: Daemon) -> None:
+    """Every message the layout's XY pad and mapping buttons can send, sent as TouchOSC
+    would (its argument types), is accepted by the daemon and does what it says."""
+    from test_osc import Client
+
+    c = daemon.controller
+    client = Client(daemon.osc.port)
+    by_control: dict[str, list[ToscMessage]] = {}
+    for m in tosc_messages():
+        by_control.setdefault(m.control, []).append(m)
+
+    def press(control: str, x: float = 1.0) -> None:
+        for m in by_control[control]:
+            args = [a[2] if a[0] == "CONSTANT" else int(x) for a in m.arguments]
+            client.send(m.path, *args)
+        client.ask("/map/list")
+
+    try:
+        press("map-declare")
+        mapping = c.mapper.get(default_rig.MAPPING)
+        assert (mapping.data.inputs, mapping.data.outputs) == (
+            [f"{default_rig.XY_ADDRESS}:2"], list(default_rig.MAPPING_OUTPUTS))
+        for x, y in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)):
+            client.send(default_rig.XY_ADDRESS, x, y)
+            for target in default_rig.MAPPING_OUTPUTS:
+                client.send(f"/rig/{target}/norm", 0.5 * (x + y))
+            press("map-example")
+        assert mapping.data.count == 4
+        press("map-record", 1)
+        assert mapping.recording
+        press("map-record", 0)
+        press("map-train")
+        assert wait_until(lambda: mapping.state == "trained", timeout=60)
+        press("map-run", 1)
+        assert mapping.running
+        client.send(default_rig.XY_ADDRESS, 0.5, 0.5)
+        client.ask("/map/list")
+        for target in default_rig.MAPPING_OUTPUTS:
+            spec = c.spec(*target.split("/"))
+            assert c.value(*target.split("/")) == pytest.approx(spec.from_norm(0.5), abs=0.02)
+        press("map-run", 0)
+        assert not mapping.running
+        assert daemon.osc.errors == 0
+    finally:  # the module's daemon is shared: leave the mapping empty and stopped
+        client.send(f"/map/{default_rig.MAPPING}/run", 0)
+        client.send(f"/map/{default_rig.MAPPING}/clear")
+        client.ask("/map/list")
+        client.close()
 
 
 def test_the_touchosc_layout_is_what_its_generator_writes(tmp_path: Path) -> None:

@@ -19,6 +19,9 @@ What the layout does:
   (the log-curve delay time is mapped by the root script instead);
 - bypass toggles send and receive /rig/<slot>/bypass (i 0/1);
 - preset buttons send /preset/load s and /preset/save s;
+- an XY pad sends /xy x y, and the buttons beside it run the gesture mapping 'pad'
+  (/map/pad/inputs and /outputs to declare it, /example, /record i, /train, /run i),
+  the loop the README's "Mapping gestures" describes;
 - the root script subscribes (/subscribe i CLIENT_PORT) on start, every
   RENEW_SECONDS and after a preset load, and shows the output meter and a status line.
 Set TouchOSC's OSC connection 1 to UDP, host = the neuralrig machine (or pick it in
@@ -37,9 +40,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from default_rig import CLIENT_PORT, FADERS, PRESETS, RENEW_SECONDS, SLOTS  # noqa: E402
+from default_rig import (  # noqa: E402
+    CLIENT_PORT,
+    FADERS,
+    MAPPING,
+    MAPPING_OUTPUTS,
+    PRESETS,
+    RENEW_SECONDS,
+    SLOTS,
+    XY_ADDRESS,
+)
 
-WIDTH, HEIGHT = 1180, 800
+WIDTH, HEIGHT = 1180, 1200
 ALL_CONNECTIONS = "1111111111"  # the connection mask: all ten OSC connections
 DARK = (0.12, 0.12, 0.14, 1.0)
 FADER = (0.95, 0.55, 0.15, 1.0)
@@ -94,12 +106,13 @@ def partial(kind: str, conversion: str, val: str, lo: float = 0.0, hi: float = 1
 
 
 def osc(path: str, arguments: list[str], send: bool, receive: bool,
-        trigger: str = "ANY") -> str:
+        trigger: str = "ANY", variables: tuple[str, ...] = ("x",)) -> str:
+    triggers = "".join(f"<trigger><var>{cdata(v)}</var><condition>{trigger}</condition>"
+                       "</trigger>" for v in variables)
     return (f"<osc><enabled>1</enabled><send>{int(send)}</send><receive>{int(receive)}</receive>"
             f"<feedback>0</feedback><noDuplicates>0</noDuplicates>"
             f"<connections>{ALL_CONNECTIONS}</connections>"
-            f"<triggers><trigger><var>{cdata('x')}</var><condition>{trigger}</condition>"
-            f"</trigger></triggers>"
+            f"<triggers>{triggers}</triggers>"
             f"<path>{partial('CONSTANT', 'STRING', path)}</path>"
             f"<arguments>{''.join(arguments)}</arguments></osc>")
 
@@ -154,6 +167,41 @@ def preset_button(action: str, name: str, index: int) -> str:
                value("x", "0") + value("touch", "false"), message)
     return out + label(f"preset-{action}-{name}-label", (box[0], 725, 110, 24),
                        f"{action} {name}")
+
+
+def xy_pad() -> str:
+    """The gesture: both coordinates (0..1) in one /xy message whenever either moves."""
+    box = (20, 820, 360, 360)
+    message = osc(XY_ADDRESS, [partial("VALUE", "FLOAT", "x"), partial("VALUE", "FLOAT", "y")],
+                  send=True, receive=False, variables=("x", "y"))
+    out = node("XY", "xy", common("xy", box, FADER), value("x", "0.5") + value("y", "0.5")
+               + value("touch", "false"), message)
+    return out + label("xy-label", (20, 1180, 360, 20), f"{XY_ADDRESS}: the gesture")
+
+
+def mapping_button(action: str, index: int) -> str:
+    """One step of the mapping's loop: declare, example and train are pushes; record and
+    run are toggles (i 1 on, 0 off)."""
+    base = f"/map/{MAPPING}"
+    box = (420 + 150 * (index % 3), 840 + 120 * (index // 3), 130, 80)
+    toggle = action in ("record", "run")
+    if action == "declare":
+        messages = [osc(f"{base}/inputs", [partial("CONSTANT", "STRING", f"{XY_ADDRESS}:2")],
+                        send=True, receive=False, trigger="RISE"),
+                    osc(f"{base}/outputs", [partial("CONSTANT", "STRING", o)
+                                            for o in MAPPING_OUTPUTS],
+                        send=True, receive=False, trigger="RISE")]
+    elif toggle:
+        messages = [osc(f"{base}/{action}", [partial("VALUE", "INTEGER", "x", 0, 1)],
+                        send=True, receive=False)]
+    else:
+        messages = [osc(f"{base}/{action}", [], send=True, receive=False, trigger="RISE")]
+    name = f"map-{action}"
+    props = common(name, box, TOGGLE if toggle else PRESET) + prop(
+        "i", "buttonType", "1" if toggle else "0")
+    out = node("BUTTON", name, props, value("x", "0") + value("touch", "false"),
+               "".join(messages))
+    return out + label(f"{name}-label", (box[0], box[1] + 85, 130, 24), action)
 
 
 def root_script() -> str:
@@ -226,6 +274,14 @@ def layout() -> str:
     children += [toggle(slot, k) for k, slot in enumerate(SLOTS)]
     for action in ("load", "save"):
         children += [preset_button(action, name, k) for k, name in enumerate(PRESETS)]
+    children.append(xy_pad())
+    children += [mapping_button(a, k) for k, a in enumerate(("declare", "example", "train",
+                                                                 "record", "run"))]
+    outputs = ", ".join(o.replace("/", " ") for o in MAPPING_OUTPUTS)
+    children.append(label("map-help", (420, 1090, 740, 90),
+                          f"mapping '{MAPPING}': {XY_ADDRESS} -> {outputs}. Declare once; set "
+                          "the faders to a sound, put the pad where it belongs, press example "
+                          "(or hold record on while moving); repeat; train; run.", 12))
     root_props = common("neuralrig", (0, 0, WIDTH, HEIGHT), DARK, interactive=False)
     root_props += prop("s", "script", cdata(root_script()))
     root = node("GROUP", "neuralrig", root_props, value("touch", "false"),

@@ -75,7 +75,9 @@ def entries(daemon: Daemon) -> dict[str, namespace.Entry]:
 # and the XY pad it declares as its gesture source.
 MAPPING_ADDRESSES = {f"/map/{default_rig.MAPPING}/{action}" for action in (
     "inputs", "outputs", "get", "record", "example", "clear", "delete", "train", "run",
-    "regressor", "smooth")} | {default_rig.XY_ADDRESS}
+    "regressor", "smooth")} | {default_rig.XY_ADDRESS} | {
+    f"/map/{default_rig.MAPPING}/{reply}"  # what the daemon sends back
+    for reply in ("examples", "training", "progress", "trained", "error")}
 
 
 def known(address: str, entries: dict[str, namespace.Entry]) -> bool:
@@ -325,7 +327,7 @@ def test_the_max_patch_is_well_formed_and_uses_only_known_addresses(entries) -> 
         assert outlet < boxes[src]["numoutlets"] and inlet < boxes[dst]["numinlets"], line
     texts = [b.get("text", "") for b in boxes.values() if b["maxclass"] in ("newobj", "message")]
     words = [w for t in texts for w in t.split()]
-    addresses = [w for w in words if re.match(r"/\w", w)]  # not expr's division
+    addresses = [w.split(":")[0] for w in words if re.match(r"/\w", w)]  # not a division
     unknown = [a for a in addresses if not known(a, entries)]
     assert not unknown, f"the Max patch uses addresses the daemon lacks: {unknown}"
     assert any(t.startswith("udpsend ") for t in texts)
@@ -336,17 +338,27 @@ def test_the_max_patch_is_well_formed_and_uses_only_known_addresses(entries) -> 
                 if line["patchline"]["source"][0] == box_id]
 
     sliders = [i for i, b in boxes.items() if b["maxclass"] == "slider"]
-    sent = {}
-    for slider in sliders:  # 0..1 floats into "prepend /rig/<slot>/<param>/norm"
+    sent, pads = {}, []
+    for slider in sliders:  # 0..1 floats into "prepend /rig/<slot>/<param>/norm", or the XY pair
         box = boxes[slider]
         assert (box["floatoutput"], box["min"], box["size"]) == (1, 0.0, 1.0)
-        [prepend] = wired_from(slider)
-        sent[prepend["text"].split()[1]] = slider
+        [target] = wired_from(slider)
+        if target["text"].startswith("pak"):
+            pads.append(target)
+        else:
+            sent[target["text"].split()[1]] = slider
     assert sorted(sent) == sorted(f.norm_address for f in default_rig.FADERS)
+    assert len(pads) == 2 and pads[0] is pads[1]  # x and y into one [pak 0. 0.] ...
+    assert [b["text"] for b in wired_from(pads[0]["id"])] == [
+        f"prepend {default_rig.XY_ADDRESS}"]  # ... sent as /xy x y
     toggles = [wired_from(i)[0]["text"] for i, b in boxes.items() if b["maxclass"] == "toggle"]
-    assert sorted(toggles) == sorted(f"prepend /rig/{s}/bypass" for s in default_rig.SLOTS)
+    base = f"/map/{default_rig.MAPPING}"
+    assert sorted(toggles) == sorted([f"prepend /rig/{s}/bypass" for s in default_rig.SLOTS]
+                                     + [f"prepend {base}/record", f"prepend {base}/run"])
+    assert (f"{base}/inputs {default_rig.XY_ADDRESS}:2, {base}/outputs "
+            + " ".join(default_rig.MAPPING_OUTPUTS)) in texts
     # The echoes are mapped back over each parameter's own range.
-    [router] = [b for b in boxes.values() if b.get("text", "").startswith("route ")]
+    [router] = [b for b in boxes.values() if b.get("text", "").startswith("route /rig/")]
     routes = router["text"].split()[1:]
     for fader in default_rig.FADERS:
         outlet = routes.index(fader.address)

@@ -7,7 +7,8 @@ daemon's packets back into messages that [route] sorts by address. Sliders
 output 0..1 floats to /rig/<slot>/<param>/norm; the daemon's echoes (in the
 parameter's unit) are mapped back to 0..1 with [scale] (linear) or [expr] (log)
 and shown with "set", so they do not resend. The patch subscribes on load, every
-RENEW_SECONDS and after a preset load. Written without Max at hand: the test
+RENEW_SECONDS and after a preset load. The bottom row trains the gesture mapping
+'pad' from an XY pair of sliders (README: "Mapping gestures"). Written without Max at hand: the test
 checks its structure (JSON, boxes, wires, addresses), not Max itself.
 """
 
@@ -28,9 +29,12 @@ from default_rig import (  # noqa: E402
     DAEMON_HOST,
     DAEMON_PORT,
     FADERS,
+    MAPPING,
+    MAPPING_OUTPUTS,
     PRESETS,
     RENEW_SECONDS,
     SLOTS,
+    XY_ADDRESS,
 )
 
 # Inlets and outlets of the objects used, so Max draws the wires it is given.
@@ -47,6 +51,7 @@ OBJECTS: dict[str, tuple[int, list[str]]] = {
     "delay": (2, ["bang"]),
     "t": (1, []),
     "unpack": (1, []),
+    "pak": (2, [""]),
     "print": (1, []),
 }
 
@@ -191,7 +196,36 @@ def build() -> dict[str, Any]:
         p.wire(after, send, outlet=1)
         p.wire(after, reload, outlet=0)
         p.wire(p.msg(x, 480, f"/preset/save {name}"), send)
+    mapping_row(p, send, router, len(FADERS) + len(SLOTS) + 4)
     return p.patch()
+
+
+def mapping_row(p: Patcher, send: str, router: str, outlet: int) -> None:
+    """An XY pad (two sliders, sent together as /xy x y) and the mapping's loop."""
+    base = f"/map/{MAPPING}"
+    p.comment(20, 860, f"gesture mapping '{MAPPING}': declare once; set the sliders above to "
+              "a sound, move x/y to where it belongs, click example (or record while "
+              "moving); repeat; train; run.", 900)
+    pair = p.obj(20, 1060, "pak 0. 0.")
+    for k, axis in enumerate(("x", "y")):
+        p.comment(20 + 40 * k, 890, axis, 30)
+        p.wire(p.slider(20 + 40 * k, 910), pair, inlet=k)
+    p.chain(pair, p.obj(20, 1090, f"prepend {XY_ADDRESS}"), send)
+    declare = p.msg(120, 910, f"{base}/inputs {XY_ADDRESS}:2, {base}/outputs "
+                    + " ".join(MAPPING_OUTPUTS))
+    p.wire(declare, send)
+    for k, action in enumerate(("example", "train")):
+        p.wire(p.msg(120 + 160 * k, 950, f"{base}/{action}"), send)
+    for k, action in enumerate(("record", "run")):
+        p.comment(150 + 160 * k, 990, action, 60)
+        toggle = p.toggle(120 + 160 * k, 990)
+        p.chain(toggle, p.obj(120 + 160 * k, 1020, f"prepend {base}/{action}", 150), send)
+    news = p.obj(600, 910, f"route {base}/progress {base}/trained {base}/error", 400)
+    p.wire(router, news, outlet=outlet)  # the main router's reject outlet
+    for k, what in enumerate(("progress", "held-out error")):
+        p.wire(news, p.flonum(600 + 120 * k, 950), outlet=k)
+        p.comment(600 + 120 * k, 975, what, 110)
+    p.wire(news, p.obj(840, 950, "print neuralrig-map-error"), outlet=2)
 
 
 def main() -> None:

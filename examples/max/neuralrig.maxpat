@@ -2479,6 +2479,392 @@
      ],
      "id": "obj-136"
     }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "text": "gesture mapping 'pad': declare once; set the sliders above to a sound, move x/y to where it belongs, click example (or record while moving); repeat; train; run.",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      20,
+      860,
+      900,
+      20.0
+     ],
+     "id": "obj-137"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "text": "pak 0. 0.",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      20,
+      1060,
+      71,
+      22.0
+     ],
+     "id": "obj-138"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "text": "x",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      20,
+      890,
+      30,
+      20.0
+     ],
+     "id": "obj-139"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "slider",
+     "floatoutput": 1,
+     "size": 1.0,
+     "min": 0.0,
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "parameter_enable": 0,
+     "patching_rect": [
+      20,
+      910,
+      24.0,
+      140.0
+     ],
+     "id": "obj-140"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "text": "y",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      60,
+      890,
+      30,
+      20.0
+     ],
+     "id": "obj-141"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "slider",
+     "floatoutput": 1,
+     "size": 1.0,
+     "min": 0.0,
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "parameter_enable": 0,
+     "patching_rect": [
+      60,
+      910,
+      24.0,
+      140.0
+     ],
+     "id": "obj-142"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "text": "prepend /xy",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      20,
+      1090,
+      85,
+      22.0
+     ],
+     "id": "obj-143"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "text": "/map/pad/inputs /xy:2, /map/pad/outputs drive/drive drive/tone delay/feedback reverb/balance",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      120,
+      910,
+      652,
+      22.0
+     ],
+     "id": "obj-144"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "text": "/map/pad/example",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      120,
+      950,
+      120,
+      22.0
+     ],
+     "id": "obj-145"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "text": "/map/pad/train",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      280,
+      950,
+      106,
+      22.0
+     ],
+     "id": "obj-146"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "text": "record",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      150,
+      990,
+      60,
+      20.0
+     ],
+     "id": "obj-147"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "toggle",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      "int"
+     ],
+     "parameter_enable": 0,
+     "patching_rect": [
+      120,
+      990,
+      24.0,
+      24.0
+     ],
+     "id": "obj-148"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "text": "prepend /map/pad/record",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      120,
+      1020,
+      150,
+      22.0
+     ],
+     "id": "obj-149"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "text": "run",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      310,
+      990,
+      60,
+      20.0
+     ],
+     "id": "obj-150"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "toggle",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      "int"
+     ],
+     "parameter_enable": 0,
+     "patching_rect": [
+      280,
+      990,
+      24.0,
+      24.0
+     ],
+     "id": "obj-151"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "text": "prepend /map/pad/run",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      280,
+      1020,
+      150,
+      22.0
+     ],
+     "id": "obj-152"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "text": "route /map/pad/progress /map/pad/trained /map/pad/error",
+     "numinlets": 1,
+     "numoutlets": 4,
+     "outlettype": [
+      "",
+      "",
+      "",
+      ""
+     ],
+     "patching_rect": [
+      600,
+      910,
+      400,
+      22.0
+     ],
+     "id": "obj-153"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "flonum",
+     "format": 6,
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "parameter_enable": 0,
+     "patching_rect": [
+      600,
+      950,
+      60.0,
+      22.0
+     ],
+     "id": "obj-154"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "text": "progress",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      600,
+      975,
+      110,
+      20.0
+     ],
+     "id": "obj-155"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "flonum",
+     "format": 6,
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "parameter_enable": 0,
+     "patching_rect": [
+      720,
+      950,
+      60.0,
+      22.0
+     ],
+     "id": "obj-156"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "text": "held-out error",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      720,
+      975,
+      110,
+      20.0
+     ],
+     "id": "obj-157"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "text": "print neuralrig-map-error",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "outlettype": [],
+     "patching_rect": [
+      840,
+      950,
+      183,
+      22.0
+     ],
+     "id": "obj-158"
+    }
    }
   ],
   "lines": [
@@ -4074,6 +4460,186 @@
      ],
      "destination": [
       "obj-2",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-140",
+      0
+     ],
+     "destination": [
+      "obj-138",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-142",
+      0
+     ],
+     "destination": [
+      "obj-138",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-138",
+      0
+     ],
+     "destination": [
+      "obj-143",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-143",
+      0
+     ],
+     "destination": [
+      "obj-2",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-144",
+      0
+     ],
+     "destination": [
+      "obj-2",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-145",
+      0
+     ],
+     "destination": [
+      "obj-2",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-146",
+      0
+     ],
+     "destination": [
+      "obj-2",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-148",
+      0
+     ],
+     "destination": [
+      "obj-149",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-149",
+      0
+     ],
+     "destination": [
+      "obj-2",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-151",
+      0
+     ],
+     "destination": [
+      "obj-152",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-152",
+      0
+     ],
+     "destination": [
+      "obj-2",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-12",
+      21
+     ],
+     "destination": [
+      "obj-153",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-153",
+      0
+     ],
+     "destination": [
+      "obj-154",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-153",
+      1
+     ],
+     "destination": [
+      "obj-156",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-153",
+      2
+     ],
+     "destination": [
+      "obj-158",
       0
      ]
     }

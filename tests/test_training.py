@@ -244,9 +244,38 @@ def test_init_starts_from_a_trained_model_and_refuses_another_architecture(
     with pytest.raises(TrainingError, match="cannot start a wavenet"):
         run_training(captures, tmp_path / "w.safetensors", TrainOptions(
             arch="wavenet", size="nano", epochs=1, steps=1, init=str(first)), bar=False)
-    with pytest.raises(TrainingError, match="do not fit"):
-        run_training(captures, tmp_path / "l.safetensors", TrainOptions(
-            arch="lstm", size="lite", epochs=1, steps=1, init=str(first)), bar=False)
+    # A wider LSTM starts from a narrower one (widened: the same output to begin with).
+    wide, report = run_training(captures, tmp_path / "wide.safetensors", TrainOptions(
+        arch="lstm", size="lite", epochs=1, steps=1, lr=1e-5, init=str(first)),
+        bar=False, plots=False)
+    assert wide.history[0]["validation_esr"] == pytest.approx(best, rel=0.05)
+    assert report["model"].startswith("LSTM 1x16")
+    with pytest.raises(TrainingError, match="cannot narrow a 16-unit model to 8"):
+        run_training(captures, tmp_path / "n.safetensors", TrainOptions(
+            arch="lstm", size="nano", epochs=1, steps=1, init=str(tmp_path / "wide.safetensors")),
+            bar=False)
+
+
+def test_widening_keeps_the_output_and_large_is_recurrent_only() -> None:
+    import torch
+
+    from neuralrig.models.nets.recurrent import RecurrentNet, widen
+    from neuralrig.models.training.recipes import build_recipe
+    from neuralrig.server.errors import ModelError
+
+    for cell in ("lstm", "gru"):
+        torch.manual_seed(0)
+        small = RecurrentNet(cell, 8, 1, 2)
+        _, tensors = small.export()
+        big = RecurrentNet(cell, 32, 1, 2)
+        big.load_exported(widen(cell, tensors, 32))
+        x, c = torch.randn(2, 1, 3000) * 0.5, torch.rand(2, 2)
+        with torch.no_grad():
+            torch.testing.assert_close(big(x, c), small(x, c), rtol=0, atol=1e-6)
+            assert big.rnn.weight_hh_l0[:, 8:].abs().sum() > 0  # the new units are alive
+    assert build_recipe("lstm", "large", 2).net.hidden_size == 32
+    with pytest.raises(ModelError, match="size 'large' is for lstm and gru"):
+        build_recipe("wavenet", "large", 2)
 
 
 def test_the_balanced_loss_trains_and_is_reported(pairs: Path, tmp_path: Path) -> None:

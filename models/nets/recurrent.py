@@ -73,3 +73,50 @@ class RecurrentNet(nn.Module):
         config, tensors = self.export()
         return RecurrentModel(config["cell"], config["hidden_size"], config["num_layers"],
                               tensors, skip=config["skip"], controls=controls)
+
+
+def widen(cell: str, tensors: dict[str, np.ndarray], hidden: int,
+          seed: int = 0) -> dict[str, np.ndarray]:
+    """A one-layer LSTM/GRU's exported weights grown to ``hidden`` units, computing the
+    same output (function-preserving, as Net2Net): the old units keep their weights and
+    do not hear the new ones (zero recurrent columns), and the head ignores the new ones
+    (zero weights), while the new units get torch's default random weights, so training
+    can put them to use. Used by ``train --init`` to start a wider model from a trained one.
+    """
+    gates = 4 if cell == "lstm" else 3
+    old = tensors["weight_hh_l0"].shape[1]
+    if "weight_hh_l1" in tensors:
+        raise ModelError("only one-layer recurrent models can be widened")
+    if hidden < old:
+        raise ModelError(f"cannot narrow a {old}-unit model to {hidden} units")
+    rng = np.random.default_rng(seed)
+    bound = 1.0 / np.sqrt(hidden)
+
+    def blocks(array: np.ndarray, columns: int | None) -> np.ndarray:
+        """Rows per gate from ``old`` to ``hidden`` (new rows random); recurrent columns
+        from ``old`` to ``hidden`` (zero for the old rows, random for the new)."""
+        shape = (gates * hidden,) + ((columns,) if columns is not None else ())
+        out = rng.uniform(-bound, bound, shape).astype(np.float32)
+        for g in range(gates):
+            rows = slice(g * hidden, g * hidden + old)
+            if columns is None:
+                out[rows] = array[g * old:(g + 1) * old]
+            else:
+                out[rows, :array.shape[1]] = array[g * old:(g + 1) * old]
+                if columns == hidden:
+                    out[rows, array.shape[1]:] = 0.0
+        return out
+
+    wide = dict(tensors)
+    inputs = tensors["weight_ih_l0"].shape[1]
+    wide["weight_ih_l0"] = blocks(tensors["weight_ih_l0"], inputs)
+    wide["weight_hh_l0"] = blocks(tensors["weight_hh_l0"], hidden)
+    for name in ("bias_ih_l0", "bias_hh_l0"):
+        wide[name] = blocks(tensors[name], None)
+    if cell == "lstm":  # the new units' forget gates open, as a fresh net's
+        wide["bias_hh_l0"][hidden + old:2 * hidden] = 1.0
+        wide["bias_ih_l0"][hidden + old:2 * hidden] = 0.0
+    head = np.zeros((1, hidden), np.float32)
+    head[:, :old] = tensors["head.weight"]
+    wide["head.weight"] = head
+    return {k: v for k, v in wide.items() if not k.startswith("initial.")}

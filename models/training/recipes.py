@@ -1,7 +1,8 @@
 """What `neuralrig train --arch A --size S` builds: a network, its warm-up, segment and rate.
 
 Sizes run from ``nano`` (the smallest that still sounds right on a clean or
-mildly driven device) to ``standard`` (NAM's standard WaveNet, LSTM 1x24).
+mildly driven device) to ``standard`` (NAM's standard WaveNet, LSTM 1x24), and
+``large`` for LSTM and GRU (1x32; Proteus runs 1x40 and NeuralPi 1x20 on a Pi 4).
 WaveNet sizes are NAM's four presets (channels 16/12/8/4 in the first array,
 half that in the second). A recipe's ``warmup`` is how many samples each
 example runs before the loss starts counting: the receptive field for
@@ -26,9 +27,9 @@ from ..nets.recurrent import RecurrentNet
 from ..nets.stn import STN
 from ..nets.tcn import TCN
 from ..nets.wavenet import WaveNetNet
-from .choices import ARCHITECTURES, SIZES
+from .choices import ARCHITECTURES, RECURRENT_ONLY_SIZES, SIZES
 
-_RECURRENT_HIDDEN = {"nano": 8, "feather": 12, "lite": 16, "standard": 24}
+_RECURRENT_HIDDEN = {"nano": 8, "feather": 12, "lite": 16, "standard": 24, "large": 32}
 _WAVENET_CHANNELS = {"nano": 4, "feather": 8, "lite": 12, "standard": 16}
 _TCN = {"nano": (4, (1, 2, 4, 8, 16, 32)), "feather": (8, (1, 2, 4, 8, 16, 32, 64)),
         "lite": (12, (1, 2, 4, 8, 16, 32, 64, 128)),
@@ -106,6 +107,8 @@ def build_recipe(arch: str, size: str, n_controls: int, dry_train: np.ndarray | 
         raise ModelError(f"unknown architecture {arch!r} (choose from {', '.join(ARCHITECTURES)})")
     if size not in SIZES:
         raise ModelError(f"unknown size {size!r} (choose from {', '.join(SIZES)})")
+    if size in RECURRENT_ONLY_SIZES and arch not in ("lstm", "gru"):
+        raise ModelError(f"size {size!r} is for lstm and gru; {arch} goes up to standard")
     if arch in ("lstm", "gru"):
         net = RecurrentNet(arch, _RECURRENT_HIDDEN[size], 1, n_controls)
         return Recipe(arch, size, net, 1024, 4096, 64, 0.008, net.to_model)

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from neuralrig.server.atomic import write_atomic
-from neuralrig.server.errors import NeuralrigError
+from neuralrig.server.errors import ModelError, NeuralrigError
 
 from ..base import StreamingModel
 from .dataset import CaptureSet, Recording, SegmentSampler, validation_batch
@@ -305,9 +305,23 @@ def _initialise(recipe: Recipe, options: TrainOptions, n_controls: int) -> None:
         raise TrainingError(f"--init {options.init}: a {arch} model with "
                             f"{len(model.controls)} controls cannot start a {options.arch} "
                             f"{options.size} run with {n_controls} (--init works for lstm, gru "
-                            "and wavenet models of the same architecture and size)")
+                            "and wavenet models of the same architecture and size, or a "
+                            "smaller lstm or gru, which is widened)")
+    tensors = export()[2]
+    hidden = getattr(recipe.net, "hidden_size", None)
+    if hidden is not None and "weight_hh_l0" in tensors \
+            and tensors["weight_hh_l0"].shape[1] != hidden:
+        from ..nets.recurrent import widen
+
+        units = tensors["weight_hh_l0"].shape[1]
+        try:
+            tensors = widen(arch, tensors, hidden)
+        except ModelError as exc:
+            raise TrainingError(f"--init {options.init}: {exc}") from None
+        log.info("widened %s from %d to %d units (the same output to start with)",
+                 options.init, units, hidden)
     try:
-        loader(export()[2])
+        loader(tensors)
     except (RuntimeError, ValueError, KeyError) as exc:
         raise TrainingError(f"--init {options.init}: its weights do not fit {options.arch} "
                             f"{options.size} ({str(exc).splitlines()[0]})") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -22,12 +23,12 @@ from neuralrig.server.control_config import OscSettings
 
 
 class Rig:
-    def __init__(self, folder: Path, timeout: float = 30.0) -> None:
+    def __init__(self, folder: Path, timeout: float = 30.0, reply_port: int = 0) -> None:
         self.presets = folder / "presets"
         self.controller = offline_controller(folder, RIG)
         self.engine = self.controller.engine
         self.osc = OscFrontend(self.controller, OscSettings(
-            port=0, host="127.0.0.1", subscription_timeout=timeout))
+            port=0, host="127.0.0.1", subscription_timeout=timeout, reply_port=reply_port))
         self.osc.start()
 
     def block(self, value: float = 0.0) -> np.ndarray:
@@ -120,12 +121,38 @@ def test_set_and_get_a_parameter_in_its_unit_clamped_to_its_range(rig: Rig, clie
     client.send("/rig/delay/time", 500.0)
     assert client.ask("/rig/delay/time/get") == [pytest.approx(500.0)]
     spec = rig.controller.spec("delay", "time")
-    client.send("/rig/delay/time", 1e9)
+    client.send("/rig/delay/time", 1e9)  # out of range: applied clamped, and said so
+    assert client.until("/error").params == [
+        "/rig/delay/time", f"1e+09 is outside {spec.minimum:g}..{spec.maximum:g} ms: clamped "
+        f"to {spec.maximum:g}"]
     assert client.ask("/rig/delay/time/get") == [pytest.approx(spec.maximum)]
+    client.send("/rig/delay/time", -5.0)
+    assert "clamped to 1" in client.until("/error").params[1]
+    assert client.ask("/rig/delay/time/get") == [pytest.approx(spec.minimum)]
     client.send("/rig/level/gain", -3)  # an int is a number too
     assert client.ask("/rig/level/gain/get") == [pytest.approx(-3.0)]
     rig.block()
     assert rig.engine.slot("level").values["gain"] == pytest.approx(-3.0)
+
+
+def test_out_of_range_values_are_clamped_answered_and_logged(rig: Rig, client: Client,
+                                                             caplog) -> None:
+    errors_before = rig.osc.errors
+    cases = [("/rig/delay/time/norm", 7.0, "7 is outside 0..1: clamped to 1"),
+             ("/rig/delay/mix", -0.5, "-0.5 is outside 0..1: clamped to 0"),
+             ("/rig/output_gain", 99.0, "99 is outside -60..24 dB: clamped to 24")]
+    with caplog.at_level(logging.WARNING, logger="neuralrig"):
+        for address, value, reason in cases:
+            client.send(address, value)
+            assert client.until("/error").params == [address, reason]
+    for address, _, reason in cases:
+        assert f"{address}: {reason}" in caplog.text
+    assert client.ask("/rig/delay/mix/get") == [0.0]
+    assert client.ask("/rig/output_gain/get") == [24.0]
+    client.send("/rig/delay/time/norm", 1.0)  # the edges themselves are in range
+    client.send("/rig/delay/mix", 0.0)
+    assert client.ask("/rig/delay/mix/get") == [0.0]
+    assert rig.osc.errors == len(cases) + errors_before
 
 
 def test_norm_maps_zero_to_one_over_the_parameters_curve(rig: Rig, client: Client) -> None:
@@ -179,9 +206,11 @@ def test_status_reports_engine_timing_load_xruns_and_latency(rig: Rig, client: C
     params = client.ask("/status")
     status = dict(zip(params[::2], params[1::2], strict=True))
     for key in ("state", "backend", "sample_rate", "block", "latency_samples", "latency_ms",
-                "block_us_mean", "block_us_p99", "dsp_load", "cpu_percent"):
+                "block_us_mean", "block_us_p99", "dsp_load", "cpu_percent", "xruns", "blocks"):
         assert key in status, key
     assert status["state"] == "running" and status["block"] == 128
+    assert status["xruns"] == -1  # the offline backend reports none (JACK's count: live tests)
+    assert status["blocks"] >= 1
 
 
 def test_presets_save_list_and_load_by_name_and_number(rig: Rig, client: Client) -> None:
@@ -355,3 +384,49 @@ def test_a_nested_immediate_bundle_applies_at_the_next_block(rig: Rig, client: C
     rig.block()
     assert rig.engine.slot("level").values["gain"] == -6.0
 
+
+
+def test_replies_go_to_the_configured_reply_port(tmp_path: Path) -> None:
+    """With [osc] reply_port set (clients whose send socket cannot receive, like Pd's
+    netsend or Max's udpsend), replies and errors go to the sender's host at that port,
+    not to the port the request came from."""
+    listener = Client(0)
+    rig = Rig(tmp_path, reply_port=listener.port)
+    sender = Client(rig.osc.port)
+    try:
+        sender.send("/rig/delay/time/get")
+        assert listener.until("/rig/delay/time").params == [pytest.approx(350.0)]
+        sender.send("/rig/nope/gain", 1.0)
+        assert listener.until("/error").params[0] == "/rig/nope/gain"
+        with pytest.raises(OSError):  # nothing came back to the sending port
+            sender.receive(timeout=0.3)
+    finally:
+        sender.close()
+        listener.close()
+        rig.close()
+
+
+def test_a_model_symlink_out_of_the_model_folder_is_refused(tmp_path: Path) -> None:
+    """A link in the model folder to a file elsewhere is refused like any outside path:
+    the file behind it is never opened, and the rig keeps its model."""
+    models, outside = tmp_path / "models", tmp_path / "outside"
+    models.mkdir()
+    outside.mkdir()
+    secret = outside / "secret.nam"
+    secret.write_text("{}")
+    (models / "link.nam").symlink_to(secret)
+    controller = offline_controller(tmp_path, f'[paths]\nmodels = ["{models}"]\n' + RIG)
+    osc = OscFrontend(controller, OscSettings(port=0, host="127.0.0.1"))
+    osc.start()
+    client = Client(osc.port)
+    try:
+        before = secret.stat().st_atime_ns
+        client.send("/rig/drive/model", "link.nam")
+        error = client.until("/error").params
+        assert error[0] == "/rig/drive/model" and "'link.nam' not found in" in error[1]
+        assert client.ask("/rig/drive/model/get") == ["identity"]
+        assert secret.stat().st_atime_ns == before
+    finally:
+        client.close()
+        osc.stop()
+        controller.engine.stop()

@@ -92,6 +92,32 @@ def test_a_preset_holds_the_whole_rig_and_is_itself_a_rig_config(controller: Rig
     assert [p.name for p in path.parent.iterdir()] == ["live set.toml"]  # no temp files left
 
 
+def test_a_failed_save_leaves_the_old_preset_whole(controller: RigController,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fails as the new preset is being made durable (fsync): the save is
+    refused with the reason, the preset on disk is the old one, and no temporary file
+    is left. (A plain write over the old file would have truncated it first.)"""
+    import os
+
+    controller.set_param("level", "gain", -12.5)
+    controller.save_preset("live")
+    path = controller.presets.path("live")
+    before = path.read_bytes()
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    controller.set_param("level", "gain", 3.0)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(PresetError, match=r"preset 'live': cannot save: .*No space left"):
+        controller.save_preset("live")
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["live.toml"]
+    controller.load_preset("live")
+    assert controller.value("level", "gain") == -12.5
+
+
 def test_loading_restores_values_bypasses_models_and_mappings(controller: RigController
                                                               ) -> None:
     controller.set_param("level", "gain", -20.0)

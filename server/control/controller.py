@@ -151,6 +151,8 @@ class RigController:
         status["cpu_percent"] = round(100.0 * (cpu - self._cpu_mark[1]) / wall, 1) if wall > 0 \
             else 0.0
         self._cpu_mark = (now, cpu)
+        if status.get("xruns") is None:  # the backend does not report xruns (offline)
+            status["xruns"] = -1
         status["state"] = "running"
         status["preset"] = self.preset or ""
         status["slots"] = len(self._slots)

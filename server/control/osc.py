@@ -306,7 +306,9 @@ class OscFrontend:
         c = self.controller
         parts = address.split("/")[2:]  # after "/rig"
         if len(parts) == 1 and parts[0] in ("input_gain", "output_gain"):
-            c.set_gain(parts[0], _number(args, address), at=at, origin=sender)
+            value = _number(args, address)
+            applied = c.set_gain(parts[0], value, at=at, origin=sender)
+            self._check_range(sender, address, value, -60.0, 24.0, applied, " dB")
             return
         if len(parts) == 2 and parts[0] in ("input_gain", "output_gain") and parts[1] == "get":
             self._reply(sender, f"/rig/{parts[0]}", c.gains()[parts[0]])
@@ -322,7 +324,9 @@ class OscFrontend:
         elif rest == ["bypass"]:
             c.set_bypass(slot_id, _flag(args, address), at=at, origin=sender)
         elif rest == ["mix"]:
-            c.set_mix(slot_id, _number(args, address), at=at, origin=sender)
+            value = _number(args, address)
+            applied = c.set_mix(slot_id, value, at=at, origin=sender)
+            self._check_range(sender, address, value, 0.0, 1.0, applied)
         elif len(rest) == 1 and rest[0] in view.option_specs:
             if len(args) != 1:
                 raise ControlError(f"{address} takes one argument")
@@ -341,12 +345,17 @@ class OscFrontend:
             self._no_args(args, address)
             self._reply(sender, f"{base}/{rest[0]}", option_value(view, rest[0]))
         elif len(rest) == 1:
-            c.spec(slot_id, rest[0])  # an unknown name is the first thing to report
-            c.set_param(slot_id, rest[0], _number(args, address), at=at, origin=sender)
+            spec = c.spec(slot_id, rest[0])  # an unknown name is the first thing to report
+            value = _number(args, address)
+            applied = c.set_param(slot_id, rest[0], value, at=at, origin=sender)
+            unit = f" {spec.unit}" if spec.unit else ""
+            self._check_range(sender, address, value, spec.minimum, spec.maximum, applied,
+                              unit)
         elif len(rest) == 2 and rest[1] == "norm":
             c.spec(slot_id, rest[0])
-            c.set_param(slot_id, rest[0], _number(args, address), norm=True, at=at,
-                        origin=sender)
+            value = _number(args, address)
+            c.set_param(slot_id, rest[0], value, norm=True, at=at, origin=sender)
+            self._check_range(sender, address, value, 0.0, 1.0, min(1.0, max(0.0, value)))
         elif len(rest) == 2 and rest[1] == "get":
             self._no_args(args, address)
             self._reply(sender, f"{base}/{rest[0]}", c.value(slot_id, rest[0]))
@@ -407,6 +416,15 @@ class OscFrontend:
         """A preset or model swap changed the rig: every subscriber gets all of it again."""
         for sub in self._live_subscribers():
             self._send_rig_to(sub.target)
+
+    def _check_range(self, sender: Address, address: str, value: float, lo: float,
+                     hi: float, applied: float, unit: str = "") -> None:
+        """A value outside its range was clamped (and applied): say so, as bad input."""
+        slack = 1e-6 * (hi - lo)  # float32 rounding of a value at the edge is not an error
+        if lo - slack <= value <= hi + slack:
+            return
+        self._error(sender, address, f"{value:g} is outside {lo:g}..{hi:g}{unit}: clamped to "
+                    f"{applied:g}")
 
     def _error(self, sender: Address, address: str, reason: str) -> None:
         self.errors += 1

@@ -65,8 +65,11 @@ class PresetStore:
     def save(self, name: str, state: dict[str, Any]) -> Path:
         path = self.path(name)
         header = f"neuralrig preset '{name}', saved {time.strftime('%Y-%m-%d %H:%M:%S')}"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, dumps(state, header=header))
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, dumps(state, header=header))
+        except OSError as exc:  # a full or read-only disk: the old preset stays whole
+            raise PresetError(f"preset '{name}': cannot save: {exc}") from None
         return path
 
     def read(self, name: str, running: RigConfig) -> RigConfig:

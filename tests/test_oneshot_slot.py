@@ -148,3 +148,48 @@ def test_a_file_that_is_not_a_one_shot_model_is_refused(tmp_path: Path) -> None:
     (tmp_path / "tiny.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
     with pytest.raises(ConfigError, match=r"tiny\.safetensors"):
         offline_controller(tmp_path, rig(tmp_path))
+
+
+def test_the_buffer_pool_never_runs_dry(model_dir: Path) -> None:
+    """One voice: a note, three moves (each a decode), then a note that steals the voice
+    while a fourth move decodes in the same block. Busy then: the stolen voice's fading
+    tail, the new voice, the newest decode and the two before it (which a note racing
+    the worker may still take). Every move must reach the next note."""
+    controller = offline_controller(model_dir, rig(model_dir, voices=1))
+    try:
+        controller.note("shots", 60, 100)
+        run(controller, 1)
+        for value in (0.2, 0.4, 0.6):
+            controller.set_param("shots", "pc1", value)
+            run(controller, 1)
+        controller.note("shots", 60, 100)
+        controller.set_param("shots", "pc1", 0.8)
+        run(controller, 1)  # steals the voice (a tail) and decodes pc1 = 0.8
+        run(controller, 200)
+        controller.note("shots", 60, 100)
+        y = run(controller, 120)
+        want = expected(model_dir, controller, 100)
+        assert controller.engine.slot("shots").values["pc1"] == pytest.approx(0.8)
+    finally:
+        controller.engine.stop()
+    np.testing.assert_allclose(y[: len(want)], want, atol=1e-5)
+
+
+def test_the_latent_point_is_the_morph_moved_along_the_pca_axes(model_dir: Path) -> None:
+    """The slot's point, from its parameters, against the model's own formulas worked
+    out here: (1 - m) points[a] + m points[b], then moved along the PCA axes until its
+    PCA coordinates have moved by (pc1, pc2)."""
+    model = OneShotModel.load(model_dir / "tiny.safetensors")
+    controller = offline_controller(model_dir, rig(model_dir, sample_a=3, sample_b=9,
+                                                   morph=0.4, pc1=0.3, pc2=-0.2))
+    try:
+        processor = controller.engine.slot("shots").processor
+        got = processor.latent_point(dict(controller.engine.slot("shots").values))
+    finally:
+        controller.engine.stop()
+    z = 0.6 * model.points[3] + 0.4 * model.points[9]
+    np.testing.assert_allclose(model.pca_coords(got), model.pca_coords(z) + np.array([0.3, -0.2]),
+                               atol=1e-9)
+    rest = got - z  # the move lies along the two PCA axes only
+    np.testing.assert_allclose(rest, model.pca_axes.T @ (model.pca_axes @ rest), atol=1e-9)
+    assert np.linalg.norm(rest) > 1e-3

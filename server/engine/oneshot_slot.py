@@ -88,7 +88,9 @@ class OneShotProcessor(Processor):
         self._rows = [model.feature_names.index(f) for f in self._features]
         self.length = round(model.length * ctx.sample_rate / model.sample_rate)
         voices = self.option_values["voices"]
-        self._pool = np.zeros((voices + 3, self.length), np.float32)
+        # Busy at most: one buffer per voice, a stolen voice's fading tail, the newest
+        # decode and the two before it (a note racing the worker may still take them).
+        self._pool = np.zeros((voices + 4, self.length), np.float32)
         self._in_use = [0] * len(self._pool)
         self._current = -1  # newest decoded buffer (-1: none yet)
         self._recent = (-1, -1)
@@ -148,10 +150,12 @@ class OneShotProcessor(Processor):
         values = tuple(float(c.get()) for c in self._signals)
         if values == self._last:
             return False
-        self._last = values
-        free = next(k for k in range(len(self._pool))
-                    if k != self._current and k not in self._recent and self._in_use[k] == 0)
+        free = next((k for k in range(len(self._pool)) if k != self._current
+                     and k not in self._recent and self._in_use[k] == 0), -1)
+        if free < 0:  # cannot happen with the pool's size; if it did, retry next time
+            return False
         self._decode(dict(zip(self._names, values, strict=True)), self._pool[free])
+        self._last = values  # only once decoded: a failed decode is tried again
         self._recent = (self._current, self._recent[0])
         self._current = free
         return True

@@ -105,8 +105,18 @@ run: deps venv
 test: EXTRAS = [test]
 test: deps test-deps venv
 	@# nn~'s own exporter, for the contract tests: its wheel pins torch 2.5, its code runs
-	@# on ours, so it comes without dependencies.
-	@$(VPY) -m pip install -q --no-deps nn-tilde==1.6.0 cached-conv==2.5.0
+	@# on ours, so it comes without dependencies. acids-rave (RAVE v2's exporter) pins
+	@# scipy 1.10 and pytorch-lightning 1.9: it too comes without dependencies, and the
+	@# ones its export path imports come first ($(TORCH) keeps torch as it is).
+	@$(VPY) -m pip install -q "$(TORCH)" gin-config==0.5.0 einops==0.8.2 GPUtil==1.4.0 \
+	  lmdb==3.0.0 udls==1.1.4 absl-py pytorch-lightning librosa scikit-learn
+	@$(VPY) -m pip install -q --no-deps nn-tilde==1.6.0 cached-conv==2.5.0 acids-rave==2.3.1 \
+	  torchaudio==2.11.0
+	@# PyPI's torchaudio is a CUDA build: without its compiled extensions it loads in its
+	@# pure-Python mode, all RAVE's model code needs (tests/test_generators_acids_rave.py).
+	@$(VPY) -c "import importlib.util as u, pathlib as p; \
+	  [f.unlink() for f in p.Path(u.find_spec('torchaudio').submodule_search_locations[0], \
+	  'lib').glob('*.so')]"
 	$(VPY) -m ruff check $(LINT_PATHS)
 	$(VPY) -m pytest
 

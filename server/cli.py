@@ -12,7 +12,7 @@ from neuralrig.models.capture.scales import STANDARD_SCALES
 from neuralrig.models.training.choices import ARCHITECTURES, LOSSES, SIZES
 
 from . import __version__
-from .errors import NeuralrigError
+from .errors import ConfigError, NeuralrigError
 
 log = logging.getLogger("neuralrig")
 
@@ -21,6 +21,7 @@ EPILOG = """examples:
   neuralrig serve --config rig.toml --audio jack
   neuralrig render di.wav out.wav --config rig.toml --set drive.drive=0.8
   neuralrig render di.wav out.wav --model amp.safetensors
+  neuralrig render silence.wav out.wav --config shots.toml --note shots:0.5:60:110
   neuralrig bench --config rig.toml --block 64 --json
   neuralrig doctor
   neuralrig capture-signal capture.wav --sr 48000
@@ -117,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--set", action="append", default=[], metavar="SLOT.PARAM=VALUE",
                         help="override a slot parameter (repeatable); PARAM may be bypass or mix")
     render.add_argument("--block", type=_positive_int, metavar="N", help="block size in samples")
+    render.add_argument("--note", action="append", default=[],
+                        metavar="SLOT:SECONDS:NOTE[:VELOCITY]",
+                        help="play a note on a slot that plays notes (one-shots, synth) at "
+                        "a time in IN (repeatable; velocity 100 if left out, 0 is a note "
+                        "off); it sounds from the block that time falls in")
+    render.add_argument("--midi", action="append", default=[], metavar="FILE.mid:SLOT",
+                        help="play a standard MIDI file's notes (all tracks, in time) on a "
+                        "slot (repeatable)")
 
     doctor = sub.add_parser("doctor", help="check audio, MIDI, config and models",
                             description="Print audio backends, JACK status, devices, MIDI "
@@ -281,10 +290,16 @@ def run(args: argparse.Namespace) -> int:
         config = _control_overrides(load_config(args.config), args)
         return serve(config, args.audio, args.sr, args.block)
     if args.command == "render":
-        from .render import apply_overrides, render_file
+        from .render import apply_overrides, midi_file_notes, parse_note, render_file
 
         config = apply_overrides(_rig(args), args.set)
-        result = render_file(args.input, args.output, config, args.block)
+        notes = [parse_note(text) for text in args.note]
+        for text in args.midi:
+            path, sep, slot = text.rpartition(":")
+            if not sep or not path or not slot:
+                raise ConfigError(f"--midi '{text}': expected FILE.mid:SLOT")
+            notes += midi_file_notes(path, slot)
+        result = render_file(args.input, args.output, config, args.block, notes)
         log.info("wrote %s: %d frames, %d channel(s), %d Hz, peak %.2f dBFS", args.output,
                  result["frames"], result["channels"], result["sample_rate"],
                  _db(result["peak"]))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import replace
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -72,22 +73,89 @@ def _parse_value(raw: str, text: str) -> float | str | bool:
     return value
 
 
+@dataclass(frozen=True)
+class NoteEvent:
+    """A note for a slot that plays notes (a synth, one-shots), at a time in the input."""
+
+    slot: str
+    seconds: float
+    note: int
+    velocity: int  # 0: note off
+
+
+def parse_note(text: str) -> NoteEvent:
+    """``SLOT:SECONDS:NOTE[:VELOCITY]`` (from ``--note``); velocity 100 if left out."""
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or not parts[0]:
+        raise ConfigError(f"--note '{text}': expected SLOT:SECONDS:NOTE[:VELOCITY], "
+                          "e.g. shots:0.5:60:100")
+    try:
+        seconds = float(parts[1])
+        note, velocity = int(parts[2]), int(parts[3]) if len(parts) == 4 else 100
+    except ValueError:
+        raise ConfigError(f"--note '{text}': SECONDS is a number, NOTE and VELOCITY "
+                          "whole numbers") from None
+    if not (math.isfinite(seconds) and seconds >= 0.0):
+        raise ConfigError(f"--note '{text}': SECONDS must be 0 or more")
+    if not (0 <= note <= 127 and 0 <= velocity <= 127):
+        raise ConfigError(f"--note '{text}': NOTE and VELOCITY are 0-127")
+    return NoteEvent(parts[0], seconds, note, velocity)
+
+
+def midi_file_notes(path: str | Path, slot: str) -> list[NoteEvent]:
+    """Every note on and off of a standard MIDI file (all tracks, its tempo map), for
+    ``slot`` (from ``--midi FILE.mid:SLOT``)."""
+    import mido
+
+    try:
+        midi = mido.MidiFile(str(path))
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+        raise ConfigError(f"--midi {path}: not a readable MIDI file ({exc})") from None
+    events, now = [], 0.0
+    for message in midi:  # times in seconds, tempo changes applied
+        now += message.time
+        if message.type in ("note_on", "note_off"):
+            velocity = message.velocity if message.type == "note_on" else 0
+            events.append(NoteEvent(slot, now, message.note, velocity))
+    return events
+
+
+def _schedule_notes(engine: Engine, notes: Sequence[NoteEvent]) -> None:
+    """Post each note to its slot at its time. A note sounds from the start of the block
+    its time falls in; the time is on the input's clock (the rig's latency is added, so
+    the note lines up with the input after latency compensation)."""
+    backend = engine.backend
+    assert isinstance(backend, OfflineBackend)
+    delay = engine.latency_samples / backend.sample_rate
+    zero = backend.block_time()  # the input's first sample: the next block
+    for event in notes:
+        processor = engine.slot(event.slot).processor  # UnknownSlotError names the slots
+        play = getattr(processor, "note", None)
+        if not callable(play):
+            raise ConfigError(f"note for '{event.slot}': that slot does not play notes")
+        engine.post(lambda play=play, e=event: play(e.note, e.velocity),
+                    at=zero + event.seconds + delay)
+
+
 def render_array(config: RigConfig, audio: np.ndarray, sample_rate: int,
-                 block: int | None = None) -> np.ndarray:
-    """Run ``audio`` (frames x channels) through the rig; same shape out, latency removed."""
+                 block: int | None = None, notes: Sequence[NoteEvent] = ()) -> np.ndarray:
+    """Run ``audio`` (frames x channels) through the rig; same shape out, latency removed.
+    ``notes`` are played to the slots that play notes, at their times."""
     if audio.ndim == 1:
         audio = audio[:, None]
     config = config.with_engine(sample_rate=sample_rate, channels=audio.shape[1], block=block)
     engine = Engine(OfflineBackend(), config)
     try:
         engine.start()
+        _schedule_notes(engine, notes)
         return engine.process_offline(audio.astype(np.float32, copy=False))
     finally:
         engine.stop()
 
 
 def render_file(in_path: str | Path, out_path: str | Path, config: RigConfig | None = None,
-                block: int | None = None) -> dict[str, float]:
+                block: int | None = None, notes: Sequence[NoteEvent] = ()
+                ) -> dict[str, float]:
     """Render a file; OUT keeps IN's sample rate, channel count, length and sample format."""
     check_output_path(out_path)  # before the work, not after it
     source = read_audio(in_path)
@@ -95,7 +163,7 @@ def render_file(in_path: str | Path, out_path: str | Path, config: RigConfig | N
         raise ConfigError(f"{in_path}: {source.data.shape[1]} channels; neuralrig renders "
                           "mono or stereo")
     config = config or load_config(None)
-    rendered = render_array(config, source.data, source.sample_rate, block)
+    rendered = render_array(config, source.data, source.sample_rate, block, notes)
     peak = float(np.max(np.abs(rendered))) if rendered.size else 0.0
     clipped = int(np.count_nonzero(np.abs(rendered) > 1.0))
     if clipped and not source.subtype.startswith("FLOAT") and source.subtype != "DOUBLE":

@@ -193,3 +193,56 @@ def test_the_latent_point_is_the_morph_moved_along_the_pca_axes(model_dir: Path)
     rest = got - z  # the move lies along the two PCA axes only
     np.testing.assert_allclose(rest, model.pca_axes.T @ (model.pca_axes @ rest), atol=1e-9)
     assert np.linalg.norm(rest) > 1e-3
+
+
+def test_render_plays_notes_from_the_command_line_and_a_midi_file(model_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """`neuralrig render --note` and `--midi` play one-shots offline: each sounds from the
+    start of the block its time falls in, scaled by its velocity, as live."""
+    import mido
+
+    from conftest import run_cli, write_rig
+    from neuralrig.server.audiofile import read_audio, write_audio
+
+    config = write_rig(tmp_path, rig(model_dir, sample_a=2))
+    silence = tmp_path / "silence.wav"
+    write_audio(silence, np.zeros((48000, 1), np.float32), 48000, "FLOAT")
+    controller = offline_controller(model_dir, rig(model_dir, sample_a=2))
+    try:
+        one = expected(model_dir, controller, 127)
+    finally:
+        controller.engine.stop()
+    start = (int(0.25 * 48000) // BLOCK) * BLOCK  # the block 0.25 s falls in
+
+    out = tmp_path / "notes.wav"
+    result = run_cli("render", str(silence), str(out), "--config", str(config),
+                     "--note", "shots:0.25:60:127", "--note", "shots:0.5:60:64")
+    assert result.returncode == 0, result.stderr
+    y = read_audio(out).data[:, 0]
+    assert not y[:start].any()
+    second = (int(0.5 * 48000) // BLOCK) * BLOCK
+    want = np.zeros_like(y)
+    want[start:start + len(one)] += one
+    want[second:second + len(one)] += one[: len(y) - second] * 64 / 127
+    np.testing.assert_allclose(y, want, atol=1e-5)
+
+    song = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    song.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=500000))  # 120 bpm: a beat is 0.5 s
+    track.append(mido.Message("note_on", note=60, velocity=127, time=240))  # at 0.25 s
+    track.append(mido.Message("note_off", note=60, velocity=0, time=240))
+    track.append(mido.Message("note_on", note=62, velocity=64, time=0))  # at 0.5 s
+    song.save(tmp_path / "song.mid")
+    from_midi = tmp_path / "midi.wav"
+    result = run_cli("render", str(silence), str(from_midi), "--config", str(config),
+                     "--midi", f"{tmp_path / 'song.mid'}:shots")
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(read_audio(from_midi).data[:, 0], y, atol=1e-6)
+
+    for bad, reason in ((["--note", "shots:soon:60"], "SECONDS is a number"),
+                        (["--note", "nope:0.1:60"], "no slot 'nope'"),
+                        (["--midi", f"{silence}:shots"], "not a readable MIDI file")):
+        result = run_cli("render", str(silence), str(tmp_path / "x.wav"), "--config",
+                         str(config), *bad)
+        assert result.returncode != 0 and reason in result.stderr, result.stderr

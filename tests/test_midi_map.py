@@ -802,3 +802,29 @@ def test_footswitches_take_examples_and_toggle_recording(make, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="neuralrig"):
         rig.cc(85, 127)  # a switch for a mapping nobody declared: said, and nothing breaks
     assert "no mapping 'nope'" in caplog.text
+
+
+def test_cc_and_learn_drive_a_generators_latent_coordinates(make, tmp_path: Path) -> None:
+    """A generator's latent coordinates are parameters like any other: a configured CC
+    moves z1, MIDI learn puts z2 on another, and the decoded audio follows (the scripted
+    model writes latent d to sample d of every 8-sample frame)."""
+    from generator_fixtures import Interleave, script
+
+    script(Interleave(8), tmp_path / "exact.ts")
+    rig = make('[midi]\nexpression = false\n[[midi.cc]]\ncc = 20\nslot = "gen"\n'
+               'param = "z1"\n',
+               f'[paths]\nmodels = ["{tmp_path}"]\n[[slot]]\nid = "gen"\ntype = "rave"\n'
+               'model = "exact.ts"\nmode = "generate"\nbuffer = 256\n')
+    rig.cc(20, 127)
+    assert rig.value("gen", "z1") == pytest.approx(4.0)
+    rig.controller.learn("gen", "z2")
+    rig.cc(21, 0)
+    assert rig.value("gen", "z2") == pytest.approx(-4.0)
+    rig.cc(20, 0)
+    rig.cc(20, 96)  # 96/127 of the way from -4 to 4
+    z1 = -4.0 + 8.0 * 96 / 127
+    assert rig.value("gen", "z1") == pytest.approx(z1)
+    out = np.concatenate([rig.block()[:, 0] for _ in range(40)])
+    frames = out[-1024:].reshape(-1, 8)  # well after the latency and the chunk's ramp
+    np.testing.assert_allclose(frames[:, 0], z1, atol=1e-5)
+    np.testing.assert_allclose(frames[:, 1], -4.0, atol=1e-5)

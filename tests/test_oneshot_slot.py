@@ -246,3 +246,44 @@ def test_render_plays_notes_from_the_command_line_and_a_midi_file(model_dir: Pat
         result = run_cli("render", str(silence), str(tmp_path / "x.wav"), "--config",
                          str(config), *bad)
         assert result.returncode != 0 and reason in result.stderr, result.stderr
+
+
+def test_osc_and_midi_reach_the_one_shots(model_dir: Path) -> None:
+    """The slot's parameters and notes over real UDP OSC (/rig/shots/<param>,
+    /rig/shots/note i i), a CC mapped onto pc1 and a MIDI note through the MIDI mapper:
+    the same parameter system as the effects'."""
+    import mido
+    from test_osc import Client
+
+    from neuralrig.server.control.midi_map import MidiMapper
+    from neuralrig.server.control.osc import OscFrontend
+    from neuralrig.server.control_config import OscSettings
+
+    text = rig(model_dir) + ('[midi]\nexpression = false\n[[midi.cc]]\ncc = 21\n'
+                             'slot = "shots"\nparam = "pc1"\n')
+    controller = offline_controller(model_dir, text)
+    osc = OscFrontend(controller, OscSettings(port=0, host="127.0.0.1"))
+    osc.start()
+    client = Client(osc.port)
+    midi = MidiMapper(controller, controller.engine.config.control.midi, send=lambda m: None)
+    try:
+        client.send("/rig/shots/sample_a", 4)
+        client.send("/rig/shots/brightness", 0.5)
+        assert client.ask("/rig/shots/sample_a/get") == [4.0]
+        midi.handle(mido.Message("control_change", control=21, value=127))
+        assert controller.value("shots", "pc1") == pytest.approx(2.0)
+        run(controller, 1)  # the decode of the new point (inline, offline)
+        client.send("/rig/shots/note", 60, 90)
+        client.ask("/rig/shots/level/get")  # handled: the note is posted for the next block
+        by_osc = run(controller, 120)
+        want = expected(model_dir, controller, 90)
+        np.testing.assert_allclose(by_osc[: len(want)], want, atol=1e-5)
+        midi.handle(mido.Message("note_on", note=60, velocity=45))
+        by_midi = run(controller, 120)
+        np.testing.assert_allclose(by_midi[: len(want)], want * 45 / 90, atol=1e-5)
+        assert osc.errors == 0
+    finally:
+        midi.close()
+        client.close()
+        osc.stop()
+        controller.engine.stop()

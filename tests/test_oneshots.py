@@ -99,21 +99,33 @@ def test_the_loss_weights_an_error_in_the_attack_more_than_the_same_error_later(
 
 
 def test_training_applies_the_attack_envelope(tmp_path: Path, monkeypatch) -> None:
-    """The weight reaches the training loss (Latent Play computed it and never used it)."""
-    seen: list[torch.Tensor | None] = []
-    real = train_module.total_loss
+    """The weight reaches the signals the training loss compares (Latent Play computed it
+    and never used it): watched at the innermost layer, the multi-resolution STFT
+    distance that the reconstruction term is made of, whose inputs must be the batch's
+    signals times the envelope."""
+    from neuralrig.models.generators.oneshots import losses as losses_module
 
-    def spy(pred, target, head, feats, cfg, weight):
-        seen.append(weight)
-        return real(pred, target, head, feats, cfg, weight)
+    inputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+    real = losses_module.mrstft
 
-    monkeypatch.setattr(train_module, "total_loss", spy)
+    def spy(pred, target, resolutions):
+        inputs.append((pred.detach().clone(), target.detach().clone()))
+        return real(pred, target, resolutions)
+
+    monkeypatch.setattr(losses_module, "mrstft", spy)
     synth.write_pack(tmp_path / "pack", per_pack=2)
     data = dataset.load_pack(tmp_path / "pack", SR, round(0.3 * SR))
     train_module.fit(data, train_module.TrainSettings(epochs=1, latent=4, channels=(4, 8),
                                                       hidden=16, batch=8))
-    assert seen and all(w is not None for w in seen)
-    np.testing.assert_allclose(seen[0].numpy(), attack_envelope(data.audio.shape[1], SR).numpy())
+    assert inputs  # the STFT distance is part of the objective
+    envelope = attack_envelope(data.audio.shape[1], SR)
+    assert envelope[0] > 4.0 * envelope[-1]  # a real weighting: the attack counts most
+    clips = torch.from_numpy(np.asarray(data.audio, np.float32))
+    for _, target in inputs[:3]:  # each target is one of the pack's clips, weighted
+        ratio = target / envelope
+        matches = [torch.allclose(ratio[k], clip, atol=1e-5)
+                   for k in range(len(target)) for clip in clips]
+        assert sum(matches) >= len(target)
 
 
 # -- features and the pack ----------------------------------------------------------------------

@@ -23,6 +23,13 @@ State: ``encode``, ``decode`` and ``forward`` share the caches (one module, one
 stream): use one loaded instance per stream and method. Every cache is reset when the
 batch size changes. Audio lengths for ``encode`` and ``forward`` must be multiples
 of 2048 samples; ``decode`` takes any number of frames.
+
+Each method runs its networks one latent frame (2048 samples) at a time, whatever
+the call's length: convolutions round differently at different lengths, and the
+decoder's oscillator integrates its frequency, so with whole-call processing a
+stream cut into other blocks would drift apart in phase (1e-2 after a second in
+float32). Frame by frame, any split into blocks of whole frames gives the same
+samples, bit for bit.
 """
 
 from __future__ import annotations
@@ -83,22 +90,40 @@ class ScriptedRave(nn.Module):
         self.encoder.reset()
         self.decoder.reset()
 
+    def _encode_frames(self, x: torch.Tensor, rotate: bool) -> torch.Tensor:
+        """Posterior means (PCA coordinates if ``rotate``), one latent frame (2048
+        samples) per encoder call."""
+        frames: list[torch.Tensor] = []
+        for start in range(0, x.shape[2], self.ratio):
+            mean = self.encoder(x[:, :, start:start + self.ratio])[0]
+            if rotate:
+                mean = torch.matmul(self.latent_pca, mean - self.latent_mean[:, None])
+            frames.append(mean)
+        return torch.cat(frames, dim=2)
+
+    def _decode_frames(self, z: torch.Tensor, rotate: bool) -> torch.Tensor:
+        """Audio from latents (PCA coordinates if ``rotate``), one frame per call."""
+        blocks: list[torch.Tensor] = []
+        for frame in range(z.shape[2]):
+            latent = z[:, :, frame:frame + 1]
+            if rotate:
+                latent = torch.matmul(self.latent_pca.t(), latent) + self.latent_mean[:, None]
+            blocks.append(self.decoder(latent))
+        return torch.cat(blocks, dim=2)
+
     @torch.jit.export
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x, 1, self.ratio)
-        mean, _ = self.encoder(x)
-        return torch.matmul(self.latent_pca, mean - self.latent_mean[:, None])
+        return self._encode_frames(x, True)
 
     @torch.jit.export
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         self._check(z, self.latent, 1)
-        mean = torch.matmul(self.latent_pca.t(), z) + self.latent_mean[:, None]
-        return self.decoder(mean)
+        return self._decode_frames(z, True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x, 1, self.ratio)
-        mean, _ = self.encoder(x)
-        return self.decoder(mean)
+        return self._decode_frames(self._encode_frames(x, False), False)
 
     @torch.jit.export
     def get_methods(self) -> list[str]:

@@ -26,6 +26,7 @@ factor is measured on one thread at 2048-sample blocks.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -70,6 +71,64 @@ def _distances(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     with torch.no_grad():
         return {"distance": round(float(distance(p, t)), 4),
                 "mrstft": round(float(mrstft(p, t)), 4)}
+
+
+@torch.no_grad()
+def _pitch(model: RaveVAE, audio: np.ndarray) -> np.ndarray:
+    """The encoder's pitch tracker over a whole signal: (2, frames) log2(f0 / 220 Hz) and
+    confidence per latent frame."""
+    tracker = copy.deepcopy(model.encoder.pitch)
+    x = torch.from_numpy(audio[: len(audio) - len(audio) % model.cfg.ratio])[None, None]
+    return tracker(x)[0].numpy()
+
+
+def pitch_tracking(model: RaveVAE, recon: np.ndarray, target: np.ndarray) -> dict[str, Any]:
+    """How well the reconstruction keeps pitch: on latent frames where the target is
+    pitched (tracker confidence > 0.8, RMS above -40 dBFS), the pitch tracker's estimate
+    on the reconstruction against the target's, in semitones."""
+    ref, got = _pitch(model, target), _pitch(model, recon)
+    rms = np.sqrt(np.mean(target.reshape(-1, model.cfg.ratio).astype(np.float64) ** 2, 1))
+    pitched = (ref[1] > 0.8) & (rms > 10 ** (-40 / 20))
+    error = np.abs(12 * (got[0] - ref[0]))[pitched]
+    if not error.size:
+        return {"frames": 0}
+    return {"frames": int(error.size), "median_semitones": round(float(np.median(error)), 2),
+            "within_1_semitone": round(float(np.mean(error <= 1.0)), 3),
+            "octave_errors": round(float(np.mean(np.abs(error - 12) <= 1.0)), 3)}
+
+
+def latent_axes(model: RaveVAE, audio: np.ndarray) -> dict[str, Any]:
+    """Correlation of each exported latent dimension with features of its 2048-sample
+    block, over blocks above -50 dBFS: loudness (dB), brightness (log spectral centroid),
+    noisiness (spectral flatness) and, on pitched blocks (tracker confidence > 0.8),
+    pitch (log f0)."""
+    usable = len(audio) - len(audio) % model.cfg.ratio
+    blocks = audio[:usable].reshape(-1, model.cfg.ratio).astype(np.float64)
+    means = posterior_means(model, audio)
+    z = torch.matmul(model.latent_pca, means - model.latent_mean[:, None]).numpy()
+    spectrum = np.abs(np.fft.rfft(blocks * np.hanning(blocks.shape[1]), axis=1)) + 1e-9
+    hz = np.fft.rfftfreq(blocks.shape[1], 1 / model.cfg.sample_rate)
+    features = {
+        "loudness": 10 * np.log10(np.mean(blocks**2, axis=1) + 1e-10),
+        "brightness": np.log2((spectrum * hz).sum(1) / spectrum.sum(1) + 1),
+        "noisiness": np.exp(np.mean(np.log(spectrum), 1)) / np.mean(spectrum, 1),
+    }
+    pitch = _pitch(model, audio)
+    loud = features["loudness"] > -50
+    pitched = loud & (pitch[1] > 0.8)
+    features["pitch"] = pitch[0]
+
+    def correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+        if a.size < 3 or a.std() == 0 or b.std() == 0:
+            return None
+        return round(float(np.corrcoef(a, b)[0, 1]), 3)
+
+    result: dict[str, Any] = {
+        name: [correlation(z[d, mask], values[mask]) for d in range(z.shape[0])]
+        for (name, values), mask in zip(features.items(), (loud, loud, loud, pitched),
+                                        strict=True)}
+    result["blocks"] = {"loud": int(loud.sum()), "pitched": int(pitched.sum())}
+    return result
 
 
 def envelope_lag(pred: np.ndarray, target: np.ndarray, hop: int = 64,
@@ -189,6 +248,8 @@ def make(out: Path, quick: bool = False, threads: int = 1, steps: int | None = N
                             "neuralrig.models.training.losses.mrstft; lower is better"),
         "latent_fidelity": [round(float(v), 4) for v in model.fidelity],
         "latent_std_validation": [round(float(v), 4) for v in latent_std],
+        "latent_correlations_validation": latent_axes(model, val_audio),
+        "pitch_tracking_validation": pitch_tracking(model, recon, target),
         "realtime": {**rtf, "command": ("python -m neuralrig.models.generators.rave.rtf "
                                         f"{paths['torchscript'].name} --block 2048 "
                                         "--threads 1"),

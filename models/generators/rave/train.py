@@ -1,12 +1,13 @@
-"""Training: a multi-resolution STFT distance plus a weighted KL term, on random
-windows of the synthesised corpus.
+"""Training: a multi-resolution STFT distance, a weighted KL term and a weighted
+pitch error (``RaveVAE.forward``), on random windows of the synthesised corpus.
 
 ``distance`` (the training loss's reconstruction term) is, averaged over FFT sizes
 2048, 1024, 512, 256 and 128 (hop a quarter, Hann windows, magnitudes divided by
 sqrt(FFT size)): the spectral convergence ``||T - P|| / ||T||`` plus the mean
-absolute difference of ``log(magnitude + 1e-4)``. The floor keeps quiet bins (below
-about -76 dBFS) from dominating it. The KL weight ramps from 0 to ``beta`` over the
-middle of training, so the decoder learns before the latent is squeezed.
+absolute difference of ``log(magnitude + 1e-3)``. The floor (white noise at about
+-56 dBFS fills a bin that much) keeps inaudible detail from dominating: with 1e-4,
+the model learnt to play quietly everywhere. The KL weight ramps from 0 to ``beta``
+over the middle of training, so the decoder learns before the latent is squeezed.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class TrainOptions:
     beta: float = 1e-3
     beta_start: float = 0.1  # fraction of training where the KL ramp starts ...
     beta_end: float = 0.4  # ... and where it reaches ``beta``
+    pitch_weight: float = 0.3  # of the pitch error (octaves; see RaveVAE.forward)
+    # Learning rate multiplier of the synthesis controls' layer: Adam moves a parameter by
+    # about lr per step, and the log-amplitudes start 5 e-folds too quiet.
+    controls_lr_scale: float = 10.0
     gain_db: float = 6.0  # random gain per example, +-
     grad_clip: float = 2.0
     validate_every: int = 150
@@ -96,7 +101,7 @@ def evaluate(model: RaveVAE, windows: torch.Tensor) -> float:
     model.decoder.synth.offset = 0
     total = 0.0
     for chunk in windows.split(8):
-        pred, _ = model(chunk, sample=False)
+        pred, _, _ = model(chunk, sample=False)
         total += float(distance(pred, chunk)) * len(chunk)
     model.train(was_training)
     return total / len(windows)
@@ -113,9 +118,13 @@ def train(model: RaveVAE, corpus: np.ndarray, validation: np.ndarray,
     torch.set_num_threads(options.threads)
     model.set_streaming(False)
     model.train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=options.lr)
+    controls = list(model.decoder.synth.level.parameters())
+    others = [p for p in model.parameters() if all(p is not c for c in controls)]
+    optimiser = torch.optim.Adam([{"params": others, "scale": 1.0},
+                                  {"params": controls, "scale": options.controls_lr_scale}],
+                                 lr=options.lr)
     val_windows = validation_windows(validation, 2 * options.segment, 16)
-    history: dict[str, Any] = {"step": [], "distance": [], "kl": [], "beta": [],
+    history: dict[str, Any] = {"step": [], "distance": [], "kl": [], "pitch_error": [], "beta": [],
                                "validation_step": [], "validation_distance": []}
     started = time.perf_counter()
     bar = tqdm(total=options.steps, desc="rave", unit="step", disable=not progress,
@@ -129,11 +138,11 @@ def train(model: RaveVAE, corpus: np.ndarray, validation: np.ndarray,
             x = torch.from_numpy(np.clip(batch, -1, 1).astype(np.float32))[:, None]
             model.decoder.synth.offset = int(rng.integers(0, 2**31))
             for group in optimiser.param_groups:
-                group["lr"] = learning_rate(step, options)
+                group["lr"] = learning_rate(step, options) * group["scale"]
             beta = kl_weight(step, options)
-            pred, kl = model(x)
+            pred, kl, pitch_error = model(x)
             dist = distance(pred, x)
-            loss = dist + beta * kl
+            loss = dist + beta * kl + options.pitch_weight * pitch_error
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), options.grad_clip)
@@ -141,12 +150,14 @@ def train(model: RaveVAE, corpus: np.ndarray, validation: np.ndarray,
             history["step"].append(step)
             history["distance"].append(dist.item())
             history["kl"].append(kl.item())
+            history["pitch_error"].append(pitch_error.item())
             history["beta"].append(beta)
             if (step + 1) % options.validate_every == 0 or step + 1 == options.steps:
                 history["validation_step"].append(step + 1)
                 history["validation_distance"].append(evaluate(model, val_windows))
                 bar.set_postfix(dist=f"{np.mean(history['distance'][-50:]):.3f}",
                                 kl=f"{np.mean(history['kl'][-50:]):.1f}",
+                                pitch=f"{np.mean(history['pitch_error'][-50:]):.2f}",
                                 val=f"{history['validation_distance'][-1]:.3f}")
             bar.update(1)
     finally:

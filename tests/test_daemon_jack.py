@@ -295,6 +295,7 @@ def test_the_live_daemon_answers_osc_and_midi_and_stops_cleanly(jack_server) -> 
         params = client.ask("/status")
         status = dict(zip(params[::2], params[1::2], strict=True))
         assert status["backend"] == "jack" and status["state"] == "running"
+        assert isinstance(status["xruns"], int) and status["xruns"] >= 0  # JACK counts them
         # MIDI comes in on the audio client's own port; the pedal is found by pattern.
         daemon.wait_for("MIDI on JACK: ports neuralrig:midi_in and neuralrig-midi-out:out")
         daemon.wait_for("MIDI: connected from 'nrdaemon-pedal:out'")
@@ -334,3 +335,70 @@ def test_generators_run_live_as_they_render_offline(jack_server, tmp_path: Path)
     lines = _assert_live_matches_offline(jack_server, rig)
     assert any("exact.ts" in line and "latency 0 samples" in line for line in lines), \
         "\n".join(lines)
+
+
+def test_a_midi_note_plays_a_one_shot_live_as_render_plays_it(jack_server,
+                                                              tmp_path: Path) -> None:
+    """A note from a JACK MIDI port starts a one-shot in the live daemon: the recorded
+    output, from the block the note sounds in, equals `render --note` of the same note."""
+    import jack
+    import rtmidi
+
+    from neuralrig.models.generators.oneshots.synth import write_pack
+    from neuralrig.models.generators.oneshots.train import TrainSettings, train_samples
+    from neuralrig.server.audio.jack_client import JackMonitor
+    from neuralrig.server.config import load_config
+    from neuralrig.server.render import NoteEvent, render_array
+
+    write_pack(tmp_path / "pack", per_pack=4)
+    train_samples(tmp_path / "pack", tmp_path / "shots.safetensors",
+                  TrainSettings(epochs=1, latent=4, channels=(4, 8), hidden=16, plots=False))
+    rig = write_rig(tmp_path, f'[paths]\nmodels = ["{tmp_path}"]\n'
+                    '[midi]\nconnect = ["nrshots-*"]\n'
+                    '[[slot]]\nid = "shots"\ntype = "oneshots"\nmodel = "shots.safetensors"\n'
+                    'sample_a = 3\n')
+    offline = render_array(load_config(rig), np.zeros(48_000, np.float32), 48_000,
+                           notes=[NoteEvent("shots", 0.0, 60, 100)])[:, 0]
+    length = int(np.flatnonzero(offline)[-1]) + 1
+    assert np.sqrt(np.mean(offline[:length] ** 2)) > 1e-3
+    recorded = np.full(4 * 48_000, np.nan, np.float32)
+    state = {"start": None}
+    keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "nrshots-keys")
+    keys.open_virtual_port("out")
+    daemon = Daemon("--config", str(rig), "--audio", "jack")
+    sink = jack.Client("nr-shots-sink", servername=jack_server.name, no_start_server=True)
+    try:
+        daemon.wait_for("MIDI: connected from 'nrshots-keys:out'")
+        in_port = sink.inports.register("in")
+
+        @sink.set_process_callback
+        def _listen(frames: int) -> None:
+            start = state["start"]
+            if start is None:
+                return
+            at = sink.last_frame_time - start
+            if at >= 0 and at + frames <= recorded.size:
+                recorded[at:at + frames] = in_port.get_array()
+
+        sink.activate()
+        sink.connect("neuralrig:output_1", in_port)
+        time.sleep(0.3)
+        state["start"] = (sink.frame_time // 128 + 8) * 128  # on a block boundary
+        time.sleep(0.5)
+        keys.send_message([0x90, 60, 100])
+        time.sleep(recorded.size / 48_000)
+        state["start"] = None
+    finally:
+        sink.close()
+        code = daemon.stop()
+        with JackMonitor("nrshots-graph") as graph:
+            graph.wait_until_settled()
+            keys.close_port()
+        keys.delete()
+    assert code == 0, "\n".join(daemon.lines)
+    sounding = np.flatnonzero(np.nan_to_num(recorded) != 0.0)
+    assert sounding.size, "the note never sounded"
+    onset = (int(sounding[0]) // 128) * 128  # notes start on a block boundary
+    live = recorded[onset:onset + length]
+    assert not np.isnan(live).any(), "the sink missed part of the one-shot (an xrun)"
+    np.testing.assert_allclose(live, offline[:length], atol=1e-5)

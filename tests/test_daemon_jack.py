@@ -383,11 +383,20 @@ def test_a_midi_note_plays_a_one_shot_live_as_render_plays_it(jack_server,
         sink.activate()
         sink.connect("neuralrig:output_1", in_port)
         time.sleep(0.3)
-        state["start"] = (sink.frame_time // 128 + 8) * 128  # on a block boundary
-        time.sleep(0.5)
-        keys.send_message([0x90, 60, 100])
-        time.sleep(recorded.size / 48_000)
-        state["start"] = None
+        clean = None
+        for _attempt in range(6):  # the non-realtime dummy server can skip a period
+            recorded[:] = np.nan
+            state["start"] = (sink.frame_time // 128 + 8) * 128  # on a block boundary
+            time.sleep(0.5)
+            keys.send_message([0x90, 60, 100])
+            time.sleep(recorded.size / 48_000)
+            state["start"] = None
+            sounding = np.flatnonzero(np.nan_to_num(recorded) != 0.0)
+            assert sounding.size, "the note never sounded"
+            onset = (int(sounding[0]) // 128) * 128  # notes start on a block boundary
+            if not np.isnan(recorded[:onset + length]).any():
+                clean = recorded[onset:onset + length].copy()
+                break
     finally:
         sink.close()
         code = daemon.stop()
@@ -396,9 +405,6 @@ def test_a_midi_note_plays_a_one_shot_live_as_render_plays_it(jack_server,
             keys.close_port()
         keys.delete()
     assert code == 0, "\n".join(daemon.lines)
-    sounding = np.flatnonzero(np.nan_to_num(recorded) != 0.0)
-    assert sounding.size, "the note never sounded"
-    onset = (int(sounding[0]) // 128) * 128  # notes start on a block boundary
-    live = recorded[onset:onset + length]
-    assert not np.isnan(live).any(), "the sink missed part of the one-shot (an xrun)"
-    np.testing.assert_allclose(live, offline[:length], atol=1e-5)
+    if clean is None:
+        pytest.skip("xruns spoiled every capture (machine too loaded to compare)")
+    np.testing.assert_allclose(clean, offline[:length], atol=1e-5)

@@ -17,6 +17,7 @@ export is refused here, not on the audio thread.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,8 +113,12 @@ def load_generator(path: str | Path, *, sample_rate: int | None = None,
         methods = _methods(module)
         rate = _sample_rate(module, sample_rate)
         latency = _latency(module)
+        # Probed on a copy: a streaming model's caches (RAVE's have no reset_state) would
+        # keep the probe's activations and colour the first real chunk.
+        probe = copy.deepcopy(module)
         for spec in methods.values():
-            _probe(module, spec, dev)
+            _probe(probe, spec, dev)
+        del probe
     except ModelError as exc:
         raise ModelError(f"{path}: {exc}") from None
     generator = ScriptedGenerator(path, module, methods, rate, latency, dev)

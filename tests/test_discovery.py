@@ -6,10 +6,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from zeroconf import DNSQuestionType, IPVersion, ServiceBrowser, ServiceListener, Zeroconf
 
+from conftest import write_rig
 from neuralrig.server.control.discovery import OSC_TYPE, OSCQUERY_TYPE, Discovery, default_name
 
 LOOPBACK = ["127.0.0.1"]
@@ -147,3 +149,54 @@ def test_default_name_names_the_host() -> None:
     assert default_name() == f"neuralrig on {socket.gethostname().split('.')[0]}"
     long = Discovery("x" * 100, osc_port=1)
     assert len(long.base_name.encode()) == 63
+
+
+class Watched(Found):
+    """Found, also telling when the wanted service is withdrawn (a goodbye packet)."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.gone = threading.Event()
+
+    def remove_service(self, zc: Zeroconf, type_: str, name: str) -> None:
+        super().remove_service(zc, type_, name)
+        if name == self.wanted:
+            self.gone.set()
+
+
+def test_the_daemon_advertises_its_own_ports_on_loopback(browser_zc: Zeroconf,
+                                                         tmp_path: Path) -> None:
+    """`neuralrig serve` end to end: [discovery] name from the rig config, --listen
+    127.0.0.1 as the interface; a browser on loopback finds both services with the
+    daemon's OSC and OSCQuery ports, and they are withdrawn when it stops."""
+    from test_daemon_jack import Daemon
+
+    name = unique_name()
+    rig = write_rig(tmp_path, f'[discovery]\nname = "{name}"\n'
+                    '[[slot]]\nid = "level"\ntype = "gain"\n')
+    daemon = Daemon("--config", str(rig), "--audio", "offline", "--no-midi")
+    query_port = int(daemon.args[daemon.args.index("--oscquery-port") + 1])
+    watched = {t: Watched(f"{name}.{t}") for t in (OSC_TYPE, OSCQUERY_TYPE)}
+    browsers = [ServiceBrowser(browser_zc, t, w) for t, w in watched.items()]
+    try:
+        daemon.wait_for(f"discovery: advertising '{name}'")
+        for type_, found in watched.items():  # found by browsing, not only by name
+            assert found.event.wait(10), (type_, found.names)
+        osc = resolve(browser_zc, OSC_TYPE, name)
+        assert osc is not None and osc.port == daemon.osc_port
+        assert osc.parsed_addresses() == ["127.0.0.1"]
+        assert osc.properties[b"oscquery"] == str(query_port).encode()
+        query = resolve(browser_zc, OSCQUERY_TYPE, name)
+        assert query is not None and query.port == query_port
+        assert query.parsed_addresses() == ["127.0.0.1"]
+        assert query.properties[b"osc"] == str(daemon.osc_port).encode()
+        assert osc.properties[b"version"] == query.properties[b"version"] != b""
+        code = daemon.stop()
+        assert code == 0, "\n".join(daemon.lines)
+        for type_, found in watched.items():  # its goodbye packets on the way out
+            assert found.gone.wait(10), type_
+    finally:
+        daemon.stop()
+        for browser in browsers:
+            browser.cancel()

@@ -364,6 +364,89 @@ def test_footswitch_over_jack(make, devices) -> None:
     assert wait_for(lambda: rig.controller.slot("delay").bypass is True)
 
 
+def test_fourteen_bit_relative_curves_and_a_momentary_switch_over_jack(make, devices
+                                                                       ) -> None:
+    """The stateful mappings (the MIDI thread's, on either path) from a real device."""
+    import math
+
+    from neuralrig.server.control_config import SwitchMapping
+
+    device = Device("nrdev-surface")
+    devices.append(device)
+    rig = make()
+    c = rig.controller
+    # delay.time, log curve 10..1000 ms, as a 14-bit pair CC 1 (MSB) / CC 33 (LSB)
+    c.map_cc(CCMapping(cc=1, lsb=33, slot="delay", param="time", minimum=10.0,
+                       maximum=1000.0, curve="log"))
+    # delay.feedback, exp curve 0..0.9, from an endless encoder (relative steps)
+    c.map_cc(CCMapping(cc=20, slot="delay", param="feedback", minimum=0.0, maximum=0.9,
+                       curve="exp", mode="relative"))
+    c.midi.switches.append(SwitchMapping(cc=64, slot="delay", mode="momentary"))
+    feedback_at = lambda x: 0.9 * math.expm1(4.0 * x) / math.expm1(4.0)  # noqa: E731
+    c.set_param("delay", "feedback", feedback_at(0.5))
+    c.set_bypass("delay", True)
+    assert rig.midi.start()
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0),
+                    repeat=lambda: device.send(0xB0, 7, 0))  # the link is live
+
+    # 14-bit: MSB then LSB at once (one JACK cycle, most likely); the LSB refines.
+    device.send(0xB0, 1, 0x51)
+    device.send(0xB0, 33, 0x2A)
+    fine = (0x51 << 7) | 0x2A
+    expected = 10.0 * 100.0 ** (fine / 16383)
+    assert wait_for(lambda: c.value("delay", "time") == pytest.approx(expected, rel=1e-9))
+    assert abs(expected - 10.0 * 100.0 ** ((0x51 << 7) / 16383)) > 1.0  # not the MSB alone
+    # A later MSB alone moves coarsely, keeping the pair's last LSB.
+    device.send(0xB0, 1, 0x10)
+    expected = 10.0 * 100.0 ** (((0x10 << 7) | 0x2A) / 16383)
+    assert wait_for(lambda: c.value("delay", "time") == pytest.approx(expected, rel=1e-9))
+
+    # Relative: +3, +3, -1 (127), and 64 (no move): 5 steps of 1/127 along the curve.
+    for value in (3, 3, 127, 64):
+        device.send(0xB0, 20, value)
+    device.send(0xB0, 7, 127)  # handled after them (one MIDI thread, in order)
+    assert wait_for(lambda: rig.gain() == pytest.approx(0.0))
+    assert c.value("delay", "feedback") == pytest.approx(feedback_at(0.5 + 5 / 127), rel=1e-9)
+
+    # Momentary: the delay is on while the switch is held, bypassed again on release.
+    def audio_slot() -> Any:  # the slot as the audio thread has it
+        if not rig.live:
+            rig.block()  # the offline engine applies changes at its next block
+        return rig.engine.slot("delay")
+
+    device.send(0xB0, 64, 127)
+    assert wait_for(lambda: c.slot("delay").bypass is False)
+    assert wait_for(lambda: audio_slot().bypass is False)
+    device.send(0xB0, 64, 0)
+    assert wait_for(lambda: c.slot("delay").bypass is True)
+    assert wait_for(lambda: audio_slot().bypass is True)
+    values = audio_slot().values
+    assert values["time"] == pytest.approx(expected, rel=1e-6)
+    assert values["feedback"] == pytest.approx(feedback_at(0.5 + 5 / 127), rel=1e-6)
+
+
+def test_a_program_change_on_another_channel_is_ignored_over_jack(make, devices) -> None:
+    """program_channel = 2: a program change on channel 1 loads nothing; on 2 it does."""
+    device = Device("nrdev-programs")
+    devices.append(device)
+    rig = make(program_channel=2)
+    rig.controller.set_param("level", "gain", -7.0)
+    rig.controller.save_preset("a")  # program 0
+    rig.controller.set_param("level", "gain", -13.0)
+    rig.controller.save_preset("b")  # program 1
+    rig.controller.preset = None
+    assert rig.midi.start()
+    assert wait_for(lambda: rig.gain() == pytest.approx(-40.0),
+                    repeat=lambda: device.send(0xB0, 7, 0))  # the link is live
+    device.send(0xC0, 1)  # channel 1: not the program channel
+    device.send(0xB0, 7, 127)  # handled after it (one MIDI thread, in order)
+    assert wait_for(lambda: rig.gain() == pytest.approx(0.0))
+    assert rig.controller.preset is None  # and the gain is still the CC's, not preset b's
+    device.send(0xC1, 1)  # channel 2
+    assert wait_for(lambda: rig.controller.preset == "b")
+    assert rig.gain() == pytest.approx(-13.0)
+
+
 def test_no_jack_server_means_no_midi_and_no_crash(make, monkeypatch, caplog) -> None:
     rig = make()
     monkeypatch.setenv("JACK_DEFAULT_SERVER", "nr-midi-no-such-server")

@@ -284,21 +284,26 @@ def test_a_broken_preset_file_is_refused_and_the_rig_keeps_running(rig: Rig, cli
     ("/preset/load", (1.5,), None, "name (s) or a number (i)"),
 ])
 def test_bad_messages_get_an_error_reply_naming_address_and_reason(
-        rig: Rig, client: Client, address: str, args: tuple, types: str | None, reason: str
-) -> None:
-    client.send(address, *args, types=types)
-    error = client.until("/error").params
+        rig: Rig, client: Client, address: str, args: tuple, types: str | None, reason: str,
+        caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="neuralrig"):
+        client.send(address, *args, types=types)
+        error = client.until("/error").params
     assert error[0] == address
     assert reason in error[1]
+    assert f"OSC from 127.0.0.1:{client.port}: {address}: " in caplog.text  # and a log line
     assert client.ask("/rig/level/gain/get") == [pytest.approx(0.0)]  # still answering
 
 
-def test_malformed_and_oversized_packets_are_refused(rig: Rig, client: Client) -> None:
-    for junk in (b"", b"\x00\x01\x02", b"/rig/level/gain\x00,f\x00\x00\x01",
-                 b"#bundle\x00" + b"\x00" * 7, b"x" * 20000):
-        client.send_raw(junk)
-        error = client.until("/error").params
-        assert error[0] == "/" and ("malformed" in error[1] or "over" in error[1]), error
+def test_malformed_and_oversized_packets_are_refused(rig: Rig, client: Client,
+                                                     caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="neuralrig"):
+        for junk in (b"", b"\x00\x01\x02", b"/rig/level/gain\x00,f\x00\x00\x01",
+                     b"#bundle\x00" + b"\x00" * 7, b"x" * 20000):
+            client.send_raw(junk)
+            error = client.until("/error").params
+            assert error[0] == "/" and ("malformed" in error[1] or "over" in error[1]), error
+    assert caplog.text.count(f"OSC from 127.0.0.1:{client.port}: /: ") == 5
     assert rig.osc.errors == 5
     assert client.ask("/rig/level/gain/get") == [pytest.approx(0.0)]
 

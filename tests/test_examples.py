@@ -192,6 +192,41 @@ def test_every_address_of_the_touchosc_layout_exists_with_its_range(entries) -> 
                                           [("VALUE", "INTEGER", "x", 0.0, 1.0)])
 
 
+def test_every_message_the_touchosc_layout_sends_is_taken_by_the_daemon(tmp_path: Path
+                                                                        ) -> None:
+    """Each fader, bypass toggle and preset button's message, sent as TouchOSC would (a
+    fader at 0.25, a toggle on, presets saved before they are loaded), to a daemon of
+    its own on the default rig: no /error, and the values land."""
+    from test_osc import Client
+
+    c = offline_controller(tmp_path)
+    osc = OscFrontend(c, OscSettings(port=0, host="127.0.0.1"))
+    osc.start()
+    daemon = Daemon(c.engine, c, osc)
+    client = Client(osc.port)
+    mapping = {m.control for m in tosc_messages()
+               if m.control == "xy" or m.control.startswith("map-")}
+    sends = [m for m in tosc_messages() if m.send and m.control not in mapping]
+    sends.sort(key=lambda m: m.path == "/preset/load")  # saves first
+    errors = daemon.osc.errors
+    try:
+        for m in sends:
+            args = [a[2] if a[0] == "CONSTANT" else (1 if a[1] == "INTEGER" else 0.25)
+                    for a in m.arguments]
+            client.send(m.path, *args)
+        client.ask("/preset/list")
+        assert daemon.osc.errors == errors
+        for fader in default_rig.FADERS:
+            spec = c.spec(fader.slot, fader.param)
+            assert c.value(fader.slot, fader.param) == pytest.approx(spec.from_norm(0.25))
+        assert all(c.slot(slot).bypass for slot in default_rig.SLOTS)
+        assert c.preset_names() == list(default_rig.PRESETS)
+    finally:
+        client.close()
+        osc.stop()
+        c.engine.stop()
+
+
 def test_the_touchosc_mapping_buttons_drive_the_daemon(daemon: Daemon) -> None:
     """Every message the layout's XY pad and mapping buttons can send, sent as TouchOSC
     would (its argument types), is accepted by the daemon and does what it says."""

@@ -333,3 +333,29 @@ def test_shipped_model_matches_its_weights(tmp_path: Path) -> None:
     assert z.shape == (1, LATENT, x.size // RATIO)
     lag = envelope_lag(a[0, 0].numpy(), x)
     assert abs(lag - shipped.get_latency()) <= 128
+
+
+@pytest.mark.parametrize("mode", ["reconstruct", "style"])
+def test_the_shipped_model_streams_through_the_rave_slot(mode: str) -> None:
+    """`rave-synth.ts` in the rig, as a user runs it: rendered with two chunk sizes (two
+    streaming splits, two declared latencies) the outputs agree sample for sample after
+    latency compensation, and they are what the model gives on the whole signal, so
+    nothing happens at chunk edges. Style mode with an edit: z1 offset."""
+    from neuralrig.server.config import parse_config
+    from neuralrig.server.render import render_array
+
+    x = synthesise(2.0, VALIDATION_SEED)[: 2048 * 40].astype(np.float32)
+    edit = "z1_offset = 0.5\n" if mode == "style" else ""
+    outputs = []
+    for buffer in (2048, 8192):
+        config = parse_config(f'[paths]\nmodels = ["{DATA}"]\n[[slot]]\nid = "gen"\n'
+                              f'type = "rave"\nmodel = "rave-synth.ts"\nmode = "{mode}"\n'
+                              f"buffer = {buffer}\n{edit}")
+        outputs.append(render_array(config, x, RATE, block=128)[:, 0])
+    short, long = outputs
+    assert np.sqrt(np.mean(short ** 2)) > 1e-3
+    np.testing.assert_allclose(short, long, rtol=0, atol=1e-5)
+    if mode == "reconstruct":
+        with torch.inference_mode():
+            whole = load_torchscript(SHIPPED_TS).forward(torch.from_numpy(x)[None, None])
+        np.testing.assert_allclose(short, whole[0, 0].numpy(), rtol=0, atol=1e-5)

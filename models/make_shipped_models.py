@@ -7,7 +7,8 @@
 3. Train each model in stages with ``neuralrig train --pairs``, each starting
    (``--init``) from the one before: the coarse grid (tone 0, 0.5, 1) from scratch,
    the dense grid (tone in eighths), then the dense grid with ``--loss balanced`` (the
-   LSTM three times: its error was still falling after each 30 epochs).
+   LSTM three times: its error was still falling after each 30 epochs; then once more
+   widened from 24 to 32 units, when 1x24 had stopped improving).
    Held-out settings (drive 0.125..0.875 x tone 0.25, 0.75) are never trained on;
    the reports give their ESR.
 
@@ -52,6 +53,7 @@ class Stage(NamedTuple):
     lr: float = 0.0  # 0: the recipe's
     loss: str = "pre"
     patience: int = 10
+    size: str = ""  # "": the model's size; another one widens the model (train --init)
 
 
 # Stage 3 (`--loss balanced`) weighs dark tone settings as much as bright ones: with the
@@ -60,7 +62,8 @@ MODELS = (("overdrive-lstm", "lstm", "standard",
            (Stage("coarse", 45, 100), Stage("dense", 14, 100, 0.002),
             Stage("dense", 30, 100, 0.001, "balanced", 8),
             Stage("dense", 30, 100, 0.0007, "balanced", 8),
-            Stage("dense", 30, 100, 0.0005, "balanced", 8))),
+            Stage("dense", 30, 100, 0.0005, "balanced", 8),
+            Stage("dense", 26, 100, 0.001, "balanced", 8, "large"))),
           ("overdrive-wavenet-nano", "wavenet", "nano",
            (Stage("coarse", 45, 100), Stage("dense", 12, 100, 0.001),
             Stage("dense", 10, 100, 0.001, "balanced", 8))))
@@ -120,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             out = (args.out / f"{name}.safetensors" if last
                    else args.work / f"{name}-stage{number}.safetensors")
             cmd = [sys.executable, "-m", "neuralrig.server.cli", "train", "--pairs",
-                   str(pairs[stage.grid]), "-o", str(out), "--arch", arch, "--size", size,
+                   str(pairs[stage.grid]), "-o", str(out), "--arch", arch,
+                   "--size", stage.size or size,
                    "--epochs", str(epochs), "--steps", str(steps), "--threads",
                    str(args.threads), "--loss", stage.loss, "--patience", str(stage.patience)]
             cmd += ["--init", str(previous)] if previous else []

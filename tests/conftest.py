@@ -225,3 +225,14 @@ def guitar_wav(tmp_path: Path) -> Path:
     path = tmp_path / "guitar.wav"
     sf.write(path, audio, 44100, subtype="PCM_24")
     return path
+
+
+def close_midi_port(port, monitor_name: str = "nrtest-closer") -> None:
+    """Close a python-rtmidi JACK port once the JACK graph has settled (closing one in
+    the middle of a graph change can crash libjack: see JackMonitor), then free it."""
+    from neuralrig.server.audio.jack_client import JackMonitor
+
+    with JackMonitor(monitor_name) as graph:
+        graph.wait_until_settled()
+        port.close_port()
+    port.delete()

@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import LoggedProcess, neuralrig_exe, run_cli, serve_args, write_rig
+from conftest import (
+    LoggedProcess,
+    close_midi_port,
+    neuralrig_exe,
+    run_cli,
+    serve_args,
+    write_rig,
+)
 
 pytestmark = pytest.mark.jack
 
@@ -282,7 +289,6 @@ def test_the_live_daemon_answers_osc_and_midi_and_stops_cleanly(jack_server) -> 
     import rtmidi
     from test_osc import Client
 
-    from neuralrig.server.audio.jack_client import JackMonitor
 
     daemon = Daemon("--audio", "jack")
     client = Client(daemon.osc_port)
@@ -306,10 +312,7 @@ def test_the_live_daemon_answers_osc_and_midi_and_stops_cleanly(jack_server) -> 
         assert client.ask("/rig/level/gain/get")[0] <= -40.0
     finally:
         client.close()
-        with JackMonitor("nrdaemon-graph") as graph:
-            graph.wait_until_settled()  # see JackMonitor: rtmidi ports close after that
-            pedal.close_port()
-        pedal.delete()
+        close_midi_port(pedal, "nrdaemon-graph")
         code = daemon.stop()
     assert code == 0, "\n".join(daemon.lines)
     assert not any("Traceback" in line for line in daemon.lines), "\n".join(daemon.lines)
@@ -346,7 +349,6 @@ def test_a_midi_note_plays_a_one_shot_live_as_render_plays_it(jack_server,
 
     from neuralrig.models.generators.oneshots.synth import write_pack
     from neuralrig.models.generators.oneshots.train import TrainSettings, train_samples
-    from neuralrig.server.audio.jack_client import JackMonitor
     from neuralrig.server.config import load_config
     from neuralrig.server.render import NoteEvent, render_array
 
@@ -400,10 +402,7 @@ def test_a_midi_note_plays_a_one_shot_live_as_render_plays_it(jack_server,
     finally:
         sink.close()
         code = daemon.stop()
-        with JackMonitor("nrshots-graph") as graph:
-            graph.wait_until_settled()
-            keys.close_port()
-        keys.delete()
+        close_midi_port(keys, "nrshots-graph")
     assert code == 0, "\n".join(daemon.lines)
     if clean is None:
         pytest.skip("xruns spoiled every capture (machine too loaded to compare)")

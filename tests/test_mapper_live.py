@@ -16,7 +16,7 @@ import pytest
 from generator_fixtures import Interleave, script
 from test_daemon_jack import Daemon
 
-from conftest import write_rig
+from conftest import close_midi_port, write_rig
 
 pytestmark = pytest.mark.jack
 
@@ -56,7 +56,6 @@ def test_record_train_run_restart_run_with_osc_and_midi(jack_server, tmp_path: P
     import rtmidi
     from test_osc import Client
 
-    from neuralrig.server.audio.jack_client import JackMonitor
 
     config = rig(tmp_path)
     pedal = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "nrmap-pedal")
@@ -109,10 +108,7 @@ def test_record_train_run_restart_run_with_osc_and_midi(jack_server, tmp_path: P
     finally:
         client.close()
         code = daemon.stop()
-        with JackMonitor("nrmap-graph") as graph:
-            graph.wait_until_settled()
-            pedal.close_port()
-        pedal.delete()
+        close_midi_port(pedal, "nrmap-graph")
     assert code == 0, "\n".join(daemon.lines)
     assert not any("Traceback" in line for line in daemon.lines), "\n".join(daemon.lines)
 
@@ -148,7 +144,6 @@ def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Pa
     import rtmidi
     from test_osc import Client
 
-    from neuralrig.server.audio.jack_client import JackMonitor
 
     config = rig(tmp_path, FOOTSWITCHES)
     keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "nrmap-keys")
@@ -248,9 +243,6 @@ def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Pa
     finally:
         client.close()
         code = daemon.stop()
-        with JackMonitor("nrmap-graph") as graph:
-            graph.wait_until_settled()
-            keys.close_port()
-        keys.delete()
+        close_midi_port(keys, "nrmap-graph")
     assert code == 0, "\n".join(daemon.lines)
     assert not any("Traceback" in line for line in daemon.lines), "\n".join(daemon.lines)

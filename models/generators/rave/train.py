@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -168,20 +170,28 @@ def train(model: RaveVAE, corpus: np.ndarray, validation: np.ndarray,
     return history
 
 
-@torch.no_grad()
-def posterior_means(model: RaveVAE, audio: np.ndarray, chunk: int = 2048 * 256
-                    ) -> torch.Tensor:
-    """Posterior means over a whole signal (latent, frames), run as one stream."""
+@contextmanager
+def _as_stream(model: RaveVAE, audio: np.ndarray, chunk: int) -> Iterator[list[torch.Tensor]]:
+    """The model in eval and streaming mode from reset, and ``audio`` (rounded down to
+    whole blocks) in chunks of ``chunk`` samples; reset and non-streaming afterwards."""
     model.eval()
     model.set_streaming(True)
     model.reset()
     usable = len(audio) - len(audio) % model.cfg.ratio
     x = torch.from_numpy(audio[:usable])[None, None]
     try:
-        means = [model.encoder(part)[0][0] for part in x.split(chunk, dim=-1)]
+        yield list(x.split(chunk, dim=-1))
     finally:
         model.reset()
         model.set_streaming(False)
+
+
+@torch.no_grad()
+def posterior_means(model: RaveVAE, audio: np.ndarray, chunk: int = 2048 * 256
+                    ) -> torch.Tensor:
+    """Posterior means over a whole signal (latent, frames), run as one stream."""
+    with _as_stream(model, audio, chunk) as parts:
+        means = [model.encoder(part)[0][0] for part in parts]
     return torch.cat(means, dim=-1)
 
 
@@ -189,14 +199,6 @@ def posterior_means(model: RaveVAE, audio: np.ndarray, chunk: int = 2048 * 256
 def reconstruct(model: RaveVAE, audio: np.ndarray, chunk: int = 2048 * 64) -> np.ndarray:
     """The streaming model's reconstruction of a whole signal (from reset, posterior
     means; the length rounded down to whole blocks)."""
-    model.eval()
-    model.set_streaming(True)
-    model.reset()
-    usable = len(audio) - len(audio) % model.cfg.ratio
-    x = torch.from_numpy(audio[:usable])[None, None]
-    try:
-        out = [model.decoder(model.encoder(part)[0])[0, 0] for part in x.split(chunk, dim=-1)]
-    finally:
-        model.reset()
-        model.set_streaming(False)
+    with _as_stream(model, audio, chunk) as parts:
+        out = [model.decoder(model.encoder(part)[0])[0, 0] for part in parts]
     return torch.cat(out).numpy()

@@ -318,19 +318,25 @@ def test_the_live_daemon_answers_osc_and_midi_and_stops_cleanly(jack_server) -> 
     assert not any("Traceback" in line for line in daemon.lines), "\n".join(daemon.lines)
 
 
+def tiny_oneshots(path: Path) -> None:
+    """A one-shot model trained for one epoch on a small synthesised pack."""
+    from neuralrig.models.generators.oneshots.synth import write_pack
+    from neuralrig.models.generators.oneshots.train import TrainSettings, train_samples
+
+    write_pack(path.parent / "pack", per_pack=4)
+    train_samples(path.parent / "pack", path,
+                  TrainSettings(epochs=1, latent=4, channels=(4, 8), hidden=16, plots=False))
+
+
 def test_generators_run_live_as_they_render_offline(jack_server, tmp_path: Path) -> None:
     """A RAVE slot (an exact nn~-contract model: its chunks go through the inference
     thread and come back after the declared latency) and a one-shot slot (its decode
     thread running, no notes) in the live daemon: the output equals the offline render."""
     from generator_fixtures import Interleave, script
 
-    from neuralrig.models.generators.oneshots.synth import write_pack
-    from neuralrig.models.generators.oneshots.train import TrainSettings, train_samples
 
     script(Interleave(8), tmp_path / "exact.ts")
-    write_pack(tmp_path / "pack", per_pack=4)
-    train_samples(tmp_path / "pack", tmp_path / "shots.safetensors",
-                  TrainSettings(epochs=1, latent=4, channels=(4, 8), hidden=16, plots=False))
+    tiny_oneshots(tmp_path / "shots.safetensors")
     rig = write_rig(tmp_path, f'[paths]\nmodels = ["{tmp_path}"]\n'
                     '[[slot]]\nid = "rave"\ntype = "rave"\nmodel = "exact.ts"\n'
                     'mode = "reconstruct"\nbuffer = 2048\n'
@@ -347,14 +353,10 @@ def test_a_midi_note_plays_a_one_shot_live_as_render_plays_it(jack_server,
     import jack
     import rtmidi
 
-    from neuralrig.models.generators.oneshots.synth import write_pack
-    from neuralrig.models.generators.oneshots.train import TrainSettings, train_samples
     from neuralrig.server.config import load_config
     from neuralrig.server.render import NoteEvent, render_array
 
-    write_pack(tmp_path / "pack", per_pack=4)
-    train_samples(tmp_path / "pack", tmp_path / "shots.safetensors",
-                  TrainSettings(epochs=1, latent=4, channels=(4, 8), hidden=16, plots=False))
+    tiny_oneshots(tmp_path / "shots.safetensors")
     rig = write_rig(tmp_path, f'[paths]\nmodels = ["{tmp_path}"]\n'
                     '[midi]\nconnect = ["nrshots-*"]\n'
                     '[[slot]]\nid = "shots"\ntype = "oneshots"\nmodel = "shots.safetensors"\n'

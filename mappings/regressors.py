@@ -6,6 +6,12 @@ or two on one core, in the training process. Inputs are standardised and
 outputs scaled to 0..1 by the ``Scaler`` fitted on the examples, so raw pixel
 coordinates or MIDI values need no care (the ADC24 app fed raw pixels to its MLP).
 
+One gesture at a time (the live path) takes ``_predict_one``: the scaler is folded
+into each regressor's arrays once (``_compile``, after fitting or loading), so a
+gesture costs a handful of numpy calls of few kinds (subtract, multiply, matmul).
+That is what matters on the control thread: woken from idle, with cold caches, a
+numpy call costs ten times what it does in a hot loop, more for one not yet run.
+
 Every regressor turns into a dict of float64 arrays plus a JSON-able dict of
 settings (``state``), and back (``from_state``): mapping files store them in
 safetensors, never pickle.
@@ -82,21 +88,32 @@ class Regressor:
         x, y = check_examples(x, y)
         self.scaler = Scaler.fit(x, y)
         self._fit(self.scaler.inputs(x), self.scaler.outputs(y))
+        self._compile()
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(inputs,) -> (outputs,), or (n, inputs) -> (n, outputs)."""
         x = np.asarray(x, dtype=np.float64)
-        single = x.ndim == 1
-        xs = self.scaler.inputs(np.atleast_2d(x))
-        y = self.scaler.restore(self._predict(xs))
-        return y[0] if single else y
+        if x.ndim == 1:
+            return self._predict_one(x)
+        return self.scaler.restore(self._predict(self.scaler.inputs(x)))
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
         raise NotImplementedError
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
+        """Scaled inputs (n, inputs) -> outputs scaled to 0..1."""
         raise NotImplementedError
+
+    def _compile(self) -> None:
+        """Fold the scaler into the arrays ``_predict_one`` uses."""
+        s = self.scaler
+        self._in_scale = 1.0 / s.x_scale  # scaled input = x * _in_scale - _in_shift
+        self._in_shift = s.x_mean / s.x_scale
+
+    def _predict_one(self, x: np.ndarray) -> np.ndarray:
+        """One raw gesture (inputs,) -> raw outputs (outputs,)."""
+        return self.scaler.restore(self._predict(self.scaler.inputs(x[None, :])))[0]
 
     # -- persistence ----------------------------------------------------------------------
     def state(self) -> tuple[dict[str, Any], Arrays]:
@@ -120,6 +137,7 @@ class Regressor:
         except KeyError as exc:
             raise RegressorError(f"{kind} regressor: missing array {exc}") from None
         regressor.scaler = scaler
+        regressor._compile()
         return regressor
 
     @classmethod
@@ -142,6 +160,15 @@ class LinearRegressor(Regressor):
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         return x @ self.weights[:-1] + self.weights[-1]
+
+    def _compile(self) -> None:
+        super()._compile()
+        s, w, b = self.scaler, self.weights[:-1], self.weights[-1]
+        self._w = self._in_scale[:, None] * w * s.y_span
+        self._b = (b - self._in_shift @ w) * s.y_span + s.y_min
+
+    def _predict_one(self, x: np.ndarray) -> np.ndarray:
+        return x @ self._w + self._b
 
     def _state(self) -> tuple[dict[str, Any], Arrays]:
         return {"ridge": self.ridge}, {"weights": self.weights}
@@ -175,6 +202,29 @@ class NearestRegressor(Regressor):
         weights = np.where(exact.any(axis=1, keepdims=True), exact.astype(np.float64), weights)
         weights /= weights.sum(axis=1, keepdims=True)
         return np.einsum("nk,nko->no", weights, self.values[nearest])
+
+    def _compile(self) -> None:
+        super()._compile()
+        s = self.scaler
+        self._points = self.points + self._in_shift  # so that a distance is points - x*scale
+        self._values = s.restore(self.values)  # weights sum to 1: restoring commutes
+        self._ones = np.ones(self.points.shape[1])
+        self._repeats = len(np.unique(self.points, axis=0)) < len(self.points)
+
+    def _predict_one(self, x: np.ndarray) -> np.ndarray:
+        diff = self._points - x * self._in_scale
+        d2 = (diff * diff) @ self._ones
+        values = self._values
+        closest = int(d2.argmin())
+        if d2[closest] < 1e-12:  # on an example (a CC value often is): its value
+            if not self._repeats:
+                return values[closest].copy()
+            return values[d2 < 1e-12][:self.k].mean(axis=0)  # the mean of repeats
+        if len(d2) > self.k:
+            nearest = np.argpartition(d2, self.k - 1)[:self.k]
+            d2, values = d2[nearest], values[nearest]
+        weights = d2 ** (-self.power / 2.0)
+        return (weights @ values) / weights.sum()
 
     def _state(self) -> tuple[dict[str, Any], Arrays]:
         return {"k": self.k, "power": self.power}, {"points": self.points,
@@ -218,6 +268,20 @@ class SplineRegressor(Regressor):
     def _predict(self, x: np.ndarray) -> np.ndarray:
         return (self._kernel(x, self.centers) @ self.weights + x @ self.poly[:-1]
                 + self.poly[-1])
+
+    def _compile(self) -> None:
+        super()._compile()
+        s, linear = self.scaler, self.poly[:-1]
+        self._centers = self.centers + self._in_shift
+        self._kernel_weights = self.weights * s.y_span
+        self._linear = self._in_scale[:, None] * linear * s.y_span
+        self._offset = (self.poly[-1] - self._in_shift @ linear) * s.y_span + s.y_min
+        self._ones = np.ones(self.centers.shape[1])
+
+    def _predict_one(self, x: np.ndarray) -> np.ndarray:
+        diff = self._centers - x * self._in_scale
+        r2 = (diff * diff) @ self._ones
+        return (r2 * np.sqrt(r2)) @ self._kernel_weights + x @ self._linear + self._offset
 
     def _state(self) -> tuple[dict[str, Any], Arrays]:
         return {"smoothing": self.smoothing}, {"centers": self.centers,
@@ -320,6 +384,22 @@ class MLPRegressor(Regressor):
             if i < len(self.layers) - 1:
                 x = np.tanh(x)
         return x
+
+    def _compile(self) -> None:
+        super()._compile()
+        s = self.scaler
+        layers = [(w.copy(), b.copy()) for w, b in self.layers]
+        w, b = layers[0]
+        layers[0] = (self._in_scale[:, None] * w, b - self._in_shift @ w)
+        w, b = layers[-1]
+        layers[-1] = (w * s.y_span, b * s.y_span + s.y_min)
+        self._hidden, self._output = layers[:-1], layers[-1]
+
+    def _predict_one(self, x: np.ndarray) -> np.ndarray:
+        for w, b in self._hidden:
+            x = np.tanh(x @ w + b)
+        w, b = self._output
+        return x @ w + b
 
     def _state(self) -> tuple[dict[str, Any], Arrays]:
         s = self.settings

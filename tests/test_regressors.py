@@ -99,3 +99,24 @@ def test_mlp_layers_are_configurable() -> None:
     for bad in ("mlp:", "mlp:0", "mlp:1x2x3x4x5", "tree"):
         with pytest.raises(RegressorError):
             valid_kind(bad)
+
+
+@pytest.mark.parametrize("kind", sorted(REGRESSORS))
+def test_one_gesture_at_a_time_predicts_what_a_batch_does(kind: str) -> None:
+    # The live path folds the scaler into the arrays; it must not change a single output.
+    x, y = task(60, seed=7)
+    regressor = make(kind).fit(x, y)
+    probes = np.vstack([task(50, seed=8)[0], x[:5]])  # between examples, and on them
+    batch = regressor.predict(probes)
+    one_by_one = np.stack([regressor.predict(p) for p in probes])
+    np.testing.assert_allclose(one_by_one, batch, rtol=1e-9, atol=1e-9)
+    restored = Regressor.from_state(*regressor.state())
+    np.testing.assert_allclose(restored.predict(probes[0]), batch[0], rtol=1e-9, atol=1e-9)
+
+
+def test_nearest_on_a_repeated_gesture_gives_the_mean_of_its_examples() -> None:
+    x = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [0.0, 2.0], [3.0, 3.0]])
+    y = np.array([[1.0], [3.0], [5.0], [7.0], [9.0], [11.0]])
+    nearest = make("nearest").fit(x, y)
+    np.testing.assert_allclose(nearest.predict(np.array([0.0, 0.0])), [2.0])
+    np.testing.assert_allclose(nearest.predict(x[:2]), [[2.0], [2.0]])

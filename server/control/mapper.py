@@ -17,6 +17,7 @@ or regressor change, and loaded at start, so a mapping survives a restart.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -221,7 +222,7 @@ class Mapper:
         if len(values) != dims:
             raise ControlError(f"{source}: mapping '{mapping.data.name}' expects {dims} "
                                f"number(s), got {len(values)}")
-        if not all(np.isfinite(values)):
+        if not all(map(math.isfinite, values)):
             raise ControlError(f"{source}: values must be finite numbers")
         mapping.vector[start:start + dims] = values
         if mapping.recording:

@@ -15,6 +15,7 @@ import gc
 import heapq
 import itertools
 import logging
+import math
 import sys
 import time
 from collections import deque
@@ -317,6 +318,6 @@ class Engine:
 
 def _finite(value: float, name: str) -> float:
     value = float(value)
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         raise ValueError(f"{name}: value must be a finite number")
     return value

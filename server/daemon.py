@@ -146,9 +146,12 @@ def _watch(engine: Engine, stop: threading.Event) -> None:
         xruns = engine.backend.xruns() or 0
         if xruns > last_xruns:
             snap = engine.stats.snapshot() if engine.stats else None
-            log.warning("%d xrun(s) (total %d); block time p99 %.0f us, max %.0f us",
-                        xruns - last_xruns, xruns, snap.block_us_p99 if snap else 0,
-                        snap.block_us_max if snap else 0)
+            log.warning("%d xrun(s) (total %d); block time p99 %.0f us, max %.0f us; "
+                        "block work started at most %.0f us into its cycle, %d block(s) over "
+                        "half a block late", xruns - last_xruns, xruns,
+                        snap.block_us_p99 if snap else 0, snap.block_us_max if snap else 0,
+                        snap.start_late_us_max if snap else -1,
+                        snap.late_starts if snap else -1)
             last_xruns = xruns
         if time.monotonic() - last_status >= STATUS_INTERVAL:
             status = engine.status()

@@ -302,6 +302,9 @@ def test_the_live_daemon_answers_osc_and_midi_and_stops_cleanly(jack_server) -> 
         status = dict(zip(params[::2], params[1::2], strict=True))
         assert status["backend"] == "jack" and status["state"] == "running"
         assert isinstance(status["xruns"], int) and status["xruns"] >= 0  # JACK counts them
+        # JACK's cycle clock: how far into each cycle the block's Python work began.
+        assert isinstance(status["late_starts"], int) and status["late_starts"] >= 0
+        assert 0 <= status["start_late_us_p99"] <= status["start_late_us_max"]
         # MIDI comes in on the audio client's own port; the pedal is found by pattern.
         daemon.wait_for("MIDI on JACK: ports neuralrig:midi_in and neuralrig-midi-out:out")
         daemon.wait_for("MIDI: connected from 'nrdaemon-pedal:out'")

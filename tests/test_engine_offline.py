@@ -227,3 +227,20 @@ def test_a_chain_loaded_but_never_swapped_in_is_freed_with_the_engine(tmp_path) 
         engine.stop()
     again = render_array(parse_config(PASS_THROUGH), impulse(512, 1, 7), 48000, 64)
     assert np.flatnonzero(again[:, 0]).tolist() == [7]
+
+
+def test_block_stats_count_blocks_whose_work_started_over_half_a_block_late() -> None:
+    from neuralrig.server.engine.stats import BlockStats
+
+    stats = BlockStats(128 / 48000, 128)  # one frame is 20.8 us
+    for frames_late in [3] * 98 + [65, 120]:  # 64 frames is half the block: not late
+        stats.start(frames_late)
+        stats.stop()
+    snap = stats.snapshot()
+    assert snap.blocks == 100 and snap.late_starts == 2
+    assert snap.start_late_us_max == round(120 * 1e6 / 48000)
+    assert round(3 * 1e6 / 48000) <= snap.start_late_us_p99 <= snap.start_late_us_max
+    unknown = BlockStats(128 / 48000, 128)  # a backend without a cycle clock
+    unknown.start()
+    unknown.stop()
+    assert unknown.snapshot().late_starts == -1

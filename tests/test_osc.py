@@ -210,6 +210,7 @@ def test_status_reports_engine_timing_load_xruns_and_latency(rig: Rig, client: C
         assert key in status, key
     assert status["state"] == "running" and status["block"] == 128
     assert status["xruns"] == -1  # the offline backend reports none (JACK's count: live tests)
+    assert status["late_starts"] == -1 and status["start_late_us_max"] == -1  # no cycle clock
     assert status["blocks"] >= 1
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import AudioBackendError
@@ -66,6 +67,11 @@ class AudioBackend(ABC):
 
     def xruns(self) -> int | None:
         """Xruns reported by the audio system, or None where it reports none."""
+        return None
+
+    def cycle_clock(self) -> Callable[[], int] | None:
+        """A function giving the frames since the audio system's current cycle began
+        (called at each block start), or None where there is no such clock."""
         return None
 
     def describe(self) -> dict[str, Any]:

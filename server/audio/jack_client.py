@@ -14,6 +14,7 @@ import enum
 import logging
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from neuralrig.server.errors import AudioBackendError
@@ -119,6 +120,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "jack_set_port_registration_callback": (i, [p, _PortRegistrationCallback, p]),
         "jack_set_port_connect_callback": (i, [p, _PortConnectCallback, p]),
         "jack_cpu_load": (ctypes.c_float, [p]),
+        "jack_frames_since_cycle_start": (u32, [p]),
         "jack_get_sample_rate": (u32, [p]),
         "jack_get_buffer_size": (u32, [p]),
         "jack_get_client_name": (cstr, [p]),
@@ -329,6 +331,16 @@ class JackMonitor:
         if not self._client or not self._alive:
             raise AudioBackendError("JACK monitor is not connected to a running server")
         return self._client
+
+    def cycle_clock(self) -> Callable[[], int]:
+        """A function giving the frames since the current JACK cycle began.
+
+        Cheap enough for every block (one ctypes call, no allocation beyond the
+        returned small int); the client handle is bound now, so call it only while
+        this monitor is open.
+        """
+        since, client = _lib().jack_frames_since_cycle_start, self._live()
+        return lambda: since(client)
 
     def cpu_load(self) -> float:
         """JACK's DSP load estimate, in percent (0-100)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..engine.pyo_env import pyo
@@ -86,6 +87,9 @@ class JackBackend(_LiveBackend):
 
     def xruns(self) -> int | None:
         return self.monitor.xruns if self.monitor is not None else None
+
+    def cycle_clock(self) -> Callable[[], int] | None:
+        return self.monitor.cycle_clock() if self.monitor is not None else None
 
     def shutdown(self) -> None:
         super().shutdown()

@@ -69,6 +69,7 @@ class Engine:
         self._blocks = 0
         self.stats: BlockStats | None = None
         self.audio_errors = 0
+        self._cycle_clock: Callable[[], int] | None = None
         self.midi: EngineMidi | None = None  # MIDI on the engine's own client (JACK)
 
     # -- life cycle ------------------------------------------------------
@@ -81,7 +82,8 @@ class Engine:
         if (backend.sample_rate, backend.block) != (cfg.sample_rate, cfg.block):
             cfg = cfg.with_engine(sample_rate=backend.sample_rate, block=backend.block)
             self.config = cfg
-        self.stats = BlockStats(cfg.block / cfg.sample_rate)
+        self.stats = BlockStats(cfg.block / cfg.sample_rate, cfg.block)
+        self._cycle_clock = backend.cycle_clock()
         self._block_seconds = cfg.block / cfg.sample_rate
         impulse = [1.0] + [0.0] * (cfg.block - 1)
         self._trigger_table = pyo.DataTable(cfg.block, init=impulse)
@@ -122,6 +124,7 @@ class Engine:
         self._commands.clear()
         self._timed.clear()
         self._source = self._block_trigger = self._trigger_table = None
+        self._cycle_clock = None  # it holds the JACK client the backend closes next
         gc.collect()
         self.backend.shutdown()
 
@@ -191,7 +194,8 @@ class Engine:
     def _block_start(self) -> None:
         stats = self.stats
         if stats is not None:
-            stats.start()
+            clock = self._cycle_clock
+            stats.start(clock() if clock is not None else None)
         self._blocks += 1
         commands = self._commands
         while commands:

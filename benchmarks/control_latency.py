@@ -10,16 +10,22 @@ client to the first output block that reflects it:
   is the same gain: gesture to audible change.
 
 Each change alternates the gain between 0 dB and -20 dB, spaced so the 30 ms
-smoothing ramp settles in between. Then xruns: an idle stretch, then a client
-flooding OSC at --flood-rate messages per second, in the same run.
+smoothing ramp settles in between. Then the flood: --flood-windows idle stretches
+alternating with as many stretches of a client flooding OSC at --flood-rate messages
+per second (--flood-seconds of each in all), counting JACK's xruns and the daemon's
+late block starts (``late_starts`` in /status: blocks whose Python work began over
+half a block into JACK's cycle) in each. Alternating cancels the drift of a shared
+machine, and the late starts measure the GIL and CPU wait a flood could cause far
+more often than xruns happen.
 
-    python benchmarks/control_latency.py --changes 1000 --flood-seconds 20
+    python benchmarks/control_latency.py --changes 1000 --flood-seconds 20 --realtime
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -34,8 +40,6 @@ from pathlib import Path
 import numpy as np
 from live_jack import start_jack  # benchmarks/ is the script's folder
 from pythonosc.osc_message_builder import OscMessageBuilder
-
-from neuralrig.server.audio.jack_client import JackMonitor
 
 SERVER = "neuralrig-bench-control"
 RATE, BLOCK = 48000, 128
@@ -246,12 +250,82 @@ def midi_sender():
     return send, out
 
 
+class StatusReader:
+    """Asks the daemon for /status over OSC (a socket of its own)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(2.0)
+
+    def counts(self) -> tuple[int, int]:
+        """(xruns, late_starts) now."""
+        from pythonosc.osc_message import OscMessage
+
+        self.sock.sendto(OscMessageBuilder("/status").build().dgram, self.target)
+        while True:
+            message = OscMessage(self.sock.recv(65536))
+            if message.address == "/status":
+                params = message.params
+                status = dict(zip(params[::2], params[1::2], strict=True))
+                return int(status["xruns"]), int(status["late_starts"])
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def more_than_chance(idle: int, flooded: int) -> float:
+    """One-sided p-value that the flood's count exceeds the idle one by chance alone.
+
+    With equal time in each, and events at one rate, each of the ``idle + flooded``
+    events falls in a flood window with probability 1/2.
+    """
+    total = idle + flooded
+    if total == 0:
+        return 1.0
+    return sum(math.comb(total, k) for k in range(flooded, total + 1)) / 2 ** total
+
+
+def flood_windows(target: tuple[str, int], rate: int, seconds: float, windows: int
+                  ) -> dict[str, object]:
+    """Alternate idle and flood windows; xruns and late starts in each."""
+    reader = StatusReader(target)
+    per_window = seconds / windows
+    rows = []
+    try:
+        time.sleep(1.0)
+        for _ in range(windows):
+            start = reader.counts()
+            time.sleep(per_window)
+            middle = reader.counts()
+            sender = multiprocessing.Process(target=flood, args=(target, rate, per_window))
+            sender.start()
+            sender.join()
+            end = reader.counts()
+            rows.append({"idle_xruns": middle[0] - start[0],
+                         "idle_late_starts": middle[1] - start[1],
+                         "flood_xruns": end[0] - middle[0],
+                         "flood_late_starts": end[1] - middle[1]})
+    finally:
+        reader.close()
+    totals = {key: sum(row[key] for row in rows) for key in rows[0]}
+    return {"seconds": seconds, "windows": windows, "messages": int(rate * seconds),
+            "rate": rate, "per_window": rows, **totals,
+            "p_xruns": round(more_than_chance(totals["idle_xruns"], totals["flood_xruns"]), 4),
+            "p_late_starts": round(more_than_chance(totals["idle_late_starts"],
+                                                    totals["flood_late_starts"]), 4)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--flood-rate", type=int, default=2000, help="messages per second")
-    parser.add_argument("--flood-seconds", type=float, default=20.0)
+    parser.add_argument("--flood-seconds", type=float, default=20.0,
+                        help="seconds of flood in all (and as many idle)")
+    parser.add_argument("--flood-windows", type=int, default=10,
+                        help="idle and flood windows, alternating")
     parser.add_argument("--realtime", action="store_true",
                         help="JACK with SCHED_FIFO threads, as on a Pi (needs root or rtprio)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
@@ -296,26 +370,12 @@ def main() -> None:
         midi_out.close_port()
         result["mapped"] = mapped_gesture_series(probe, sock, target, args.changes)
 
-        # Xruns: idle, then a flood of OSC changes, same length, same run. Our Python
-        # JACK clients leave first (their callbacks would compete with the flood for this
-        # process's GIL and be late themselves); a passive ctypes client counts the
-        # xruns, and the flood comes from a process of its own.
+        # The flood: our Python JACK clients leave first (their callbacks would compete
+        # with the flood for this process's GIL and be late themselves); the daemon counts
+        # xruns and late starts, and the flood comes from a process of its own.
         probe.close()
-        with JackMonitor("control-bench-xruns", SERVER) as monitor:
-            time.sleep(1.0)
-            before = monitor.xruns
-            time.sleep(args.flood_seconds)
-            idle = monitor.xruns - before
-            sender = multiprocessing.Process(target=flood, args=(
-                target, args.flood_rate, args.flood_seconds))
-            before = monitor.xruns
-            sender.start()
-            sender.join()
-            flooded = monitor.xruns - before
-        result["flood"] = {"seconds": args.flood_seconds,
-                           "messages": int(args.flood_rate * args.flood_seconds),
-                           "rate": args.flood_rate, "xruns_idle": idle,
-                           "xruns_flood": flooded}
+        result["flood"] = flood_windows(target, args.flood_rate, args.flood_seconds,
+                                        args.flood_windows)
     finally:
         daemon.send_signal(signal.SIGTERM)
         try:
@@ -359,12 +419,19 @@ def write_markdown(result: dict, path: Path) -> None:
               "a port of its audio client, read at the start of that cycle, and a mapped CC "
               "is applied by the audio thread before the block is computed, so it is heard "
               "in that block.", "",
-              "Xruns are counted by a passive client while the flood comes from a process "
-              "of its own; the dummy driver without realtime scheduling has xruns even idle, "
-              "so compare the two counts, not either with zero.", "",
-              f"Flood: {flood['messages']} OSC messages in {flood['seconds']} s "
-              f"({flood['rate']}/s): {flood['xruns_flood']} xrun(s); idle baseline over the "
-              f"same time: {flood['xruns_idle']}.", ""]
+              f"Flood: {flood['messages']} OSC messages in {flood['seconds']} s at "
+              f"{flood['rate']}/s, in {flood['windows']} windows alternating with as many "
+              "idle ones of the same length. The dummy driver has xruns even idle on this "
+              "shared machine, so the flood is compared with the idle windows, not with zero. "
+              "Late starts: blocks whose Python work began over half a block into JACK's "
+              "cycle (the wait for the CPU and the GIL, from the daemon's /status). p: the "
+              "chance that at least the flood's share of the events falls in flood windows "
+              "if the flood changed nothing.", "",
+              "| | idle | flood | p (flood raises it) |", "|---|---|---|---|",
+              f"| xruns | {flood['idle_xruns']} | {flood['flood_xruns']} | "
+              f"{flood['p_xruns']} |",
+              f"| late starts | {flood['idle_late_starts']} | {flood['flood_late_starts']} | "
+              f"{flood['p_late_starts']} |", ""]
     path.write_text("\n".join(lines))
 
 

@@ -357,18 +357,29 @@ def main() -> None:
         time.sleep(0.5)
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         target = ("127.0.0.1", port)
-        osc = latency_series(
+        reader = StatusReader(target)
+
+        def counted(series) -> dict[str, object]:
+            """A series' summary, with the xruns and late starts while it ran."""
+            before = reader.counts()
+            row = series()
+            after = reader.counts()
+            return {**row, "xruns": after[0] - before[0], "late_starts": after[1] - before[1]}
+
+        result: dict[str, object] = {"osc": counted(lambda: summary(latency_series(
             probe, lambda db: sock.sendto(osc_message("/rig/level/gain", db), target),
-            args.changes)
-        result: dict[str, object] = {"osc": summary(osc, args.changes)}
+            args.changes), args.changes))}
         send_cc, midi_out = midi_sender()
         if send_cc is None:
             result["midi"] = {"error": "no daemon MIDI input port on JACK"}
         else:
             time.sleep(0.5)
-            result["midi"] = summary(latency_series(probe, send_cc, args.changes), args.changes)
+            result["midi"] = counted(lambda: summary(
+                latency_series(probe, send_cc, args.changes), args.changes))
         midi_out.close_port()
-        result["mapped"] = mapped_gesture_series(probe, sock, target, args.changes)
+        result["mapped"] = counted(lambda: mapped_gesture_series(probe, sock, target,
+                                                                 args.changes))
+        reader.close()
 
         # The flood: our Python JACK clients leave first (their callbacks would compete
         # with the flood for this process's GIL and be late themselves); the daemon counts
@@ -400,9 +411,10 @@ def write_markdown(result: dict, path: Path) -> None:
              "was sent in (1 = the very next block; 'in next block' is that share). Time: "
              "from the send to the end of that block, when its audio is complete. "
              "Target: p99 at most 2 blocks.", "",
+             "Xruns and late starts (see below): while that series ran.", "",
              "| path | changes measured | in next block | blocks late p50 | p99 | max | "
-             "ms p50 | ms p99 | target |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "ms p50 | ms p99 | target | xruns | late starts |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in ("osc", "midi", "mapped"):
         row = result.get(name, {})
         if "p99_blocks" in row:
@@ -410,9 +422,10 @@ def write_markdown(result: dict, path: Path) -> None:
             lines.append(f"| {name.upper()} | {row['measured']}/{row['changes']} | "
                          f"{100 * row['in_next_block']:.1f}% | "
                          f"{row['p50_blocks']} | {row['p99_blocks']} | {row['max_blocks']} | "
-                         f"{row['p50_ms']} | {row['p99_ms']} | {verdict} |")
+                         f"{row['p50_ms']} | {row['p99_ms']} | {verdict} | "
+                         f"{row.get('xruns', '')} | {row.get('late_starts', '')} |")
         else:
-            lines.append(f"| {name.upper()} | {row} | | | | | | | |")
+            lines.append(f"| {name.upper()} | {row} | | | | | | | | | |")
     flood = result["flood"]
     lines += ["", "MIDI: JACK hands a software sender's event (python-rtmidi here) to the "
               "daemon in the cycle after the one it was sent in. The daemon's MIDI input is "

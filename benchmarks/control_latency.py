@@ -94,13 +94,9 @@ class Probe:
         self.client = jack.Client("control-watch", servername=SERVER, no_start_server=True)
         self.out = self.source.outports.register("dc")
         self.inp = self.client.inports.register("watch")
-        # The MIDI sender is linked here too: the cycle its event reaches the JACK graph,
-        # which is the cycle the daemon reads it in.
-        self.midi_watch = self.client.midi_inports.register("midi_watch")
         self.armed_after: int | None = None  # frame time at send
         self.expect: float = DC
         self.seen: int | None = None
-        self.delivered: int | None = None
         self.xruns = 0
 
         @self.source.set_process_callback
@@ -115,9 +111,6 @@ class Probe:
                     and abs(block[-1] - self.expect) < abs(self.previous - self.expect) - 1e-4):
                 self.seen = self.client.last_frame_time
             self.previous = float(block[-1])
-            for _event in self.midi_watch.incoming_midi_events():
-                if self.armed_after is not None and self.delivered is None:
-                    self.delivered = self.client.last_frame_time
 
         @self.client.set_xrun_callback
         def _xrun(delay: float) -> None:
@@ -132,30 +125,27 @@ class Probe:
         self.client.connect("neuralrig:output_1", self.inp)
 
     def measure(self, send, target_db: float, timeout: float = 1.0
-                ) -> tuple[int, float, int | None] | None:
-        """(blocks late, ms, MIDI delivery) from ``send()`` to the first output block
-        that reflects it.
+                ) -> tuple[int, float] | None:
+        """(blocks late, ms) from ``send()`` to the first output block that reflects it.
 
         Blocks late counts cycles after the one the message was sent in: 1 is the very
         next block. The time runs from the send to the end of the reflecting block,
-        when its audio is complete. MIDI delivery: the cycle, counted the same way, in
-        which a MIDI message reached the JACK graph (None for OSC).
+        when its audio is complete.
         """
-        self.seen = self.delivered = None
+        self.seen = None
         self.expect = DC * 10 ** (target_db / 20)
         self.armed_after = self.client.frame_time
         send()
         deadline = time.monotonic() + timeout
         while self.seen is None and time.monotonic() < deadline:
             time.sleep(0.001)
-        seen, start, delivered = self.seen, self.armed_after, self.delivered
+        seen, start = self.seen, self.armed_after
         self.armed_after = None
         if seen is None:
             return None
         sent_cycle = start - start % BLOCK
         return (round((seen - sent_cycle) / BLOCK),
-                (seen + BLOCK - start) / RATE * 1000.0,
-                None if delivered is None else round((delivered - sent_cycle) / BLOCK))
+                (seen + BLOCK - start) / RATE * 1000.0)
 
     def close(self) -> None:
         for client in (self.source, self.client):
@@ -180,29 +170,18 @@ def latency_series(probe: Probe, send_level, changes: int) -> list[tuple[int, fl
     return results
 
 
-def summary(values: list[tuple[int, float, int | None]], changes: int) -> dict[str, float]:
+def summary(values: list[tuple[int, float]], changes: int) -> dict[str, float]:
     if not values:
         return {"measured": 0, "changes": changes}
     blocks = np.asarray([v[0] for v in values])
     ms = np.asarray([v[1] for v in values])
-    out = {"changes": changes, "measured": len(values),
-           "in_next_block": round(float(np.mean(blocks <= 1)), 4),
-           "p50_blocks": int(np.percentile(blocks, 50, method="higher")),
-           "p99_blocks": int(np.percentile(blocks, 99, method="higher")),
-           "max_blocks": int(blocks.max()),
-           "p50_ms": round(float(np.percentile(ms, 50)), 2),
-           "p99_ms": round(float(np.percentile(ms, 99)), 2)}
-    delivered = [(v[0], v[2]) for v in values if v[2] is not None]
-    if delivered:
-        # Split a MIDI change's lateness: JACK delivering the sender's event, then the
-        # daemon (0: heard in the cycle the event arrived in).
-        transit = np.asarray([d for _, d in delivered])
-        daemon = np.asarray([b - d for b, d in delivered])
-        out |= {"delivered_p99_blocks": int(np.percentile(transit, 99, method="higher")),
-                "delivered_max_blocks": int(transit.max()),
-                "after_delivery_p99_blocks": int(np.percentile(daemon, 99, method="higher")),
-                "after_delivery_max_blocks": int(daemon.max())}
-    return out
+    return {"changes": changes, "measured": len(values),
+            "in_next_block": round(float(np.mean(blocks <= 1)), 4),
+            "p50_blocks": int(np.percentile(blocks, 50, method="higher")),
+            "p99_blocks": int(np.percentile(blocks, 99, method="higher")),
+            "max_blocks": int(blocks.max()),
+            "p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "p99_ms": round(float(np.percentile(ms, 99)), 2)}
 
 
 def mapped_gesture_series(probe: Probe, sock: socket.socket, target: tuple[str, int],
@@ -262,7 +241,6 @@ def midi_sender():
         helper.close()
         return None, out
     helper.connect(sources[0], sinks[0])
-    helper.connect(sources[0], "control-watch:midi_watch")
     helper.close()
 
     def send(level_db: float) -> None:
@@ -453,16 +431,8 @@ def write_markdown(result: dict, path: Path) -> None:
               "daemon in the cycle after the one it was sent in. The daemon's MIDI input is "
               "a port of its audio client, read at the start of that cycle, and a mapped CC "
               "is applied by the audio thread before the block is computed, so it is heard "
-              "in that block.", ""]
-    midi = result.get("midi", {})
-    if "delivered_p99_blocks" in midi:
-        lines += [f"MIDI split (a watcher on the sender's port sees the cycle JACK delivered "
-                  f"each event in): delivery p99 {midi['delivered_p99_blocks']} block(s), max "
-                  f"{midi['delivered_max_blocks']}; from delivery to audible, p99 "
-                  f"{midi['after_delivery_p99_blocks']}, max "
-                  f"{midi['after_delivery_max_blocks']} (0: heard in the very cycle the event "
-                  "arrived in).", ""]
-    lines += [f"Flood: {flood['messages']} OSC messages in {flood['seconds']} s at "
+              "in that block.", "",
+              f"Flood: {flood['messages']} OSC messages in {flood['seconds']} s at "
               f"{flood['rate']}/s, in {flood['windows']} windows alternating with as many "
               "idle ones of the same length. The dummy driver has xruns even idle on this "
               "shared machine, so the flood is compared with the idle windows, not with zero. "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -121,3 +123,52 @@ def test_xrun_is_counted(jack_server) -> None:
         assert cycles > 0, "the slow client never ran"
         assert monitor.xruns > before
         assert monitor.alive
+
+
+GIL_HOLDER_LOOP = """
+import os, sys, time
+import jack, rtmidi
+from neuralrig.server.audio.jack_client import JackMonitor
+
+server = os.environ["JACK_DEFAULT_SERVER"]
+monitor = JackMonitor("nr-gil-monitor", server).start()
+slow = jack.Client("nr-gil-slowpoke", servername=server, no_start_server=True)
+cycles = [0]
+
+@slow.set_process_callback
+def process(frames):  # overruns now and then: xrun notifications keep coming
+    cycles[0] += 1
+    if cycles[0] % 8 == 0:
+        time.sleep(0.006)
+
+slow.activate()
+opened, start = 0, time.monotonic()
+while time.monotonic() - start < float(sys.argv[1]):
+    device = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, f"nr-gil-device{opened % 3}")
+    device.open_virtual_port("out")
+    device.close_port()
+    del device
+    opened += 1
+print(opened, monitor.xruns)
+slow.deactivate()
+slow.close()
+monitor.close()
+"""
+
+
+def test_a_jack_call_holding_the_gil_does_not_deadlock_the_monitor(jack_server) -> None:
+    """python-rtmidi opens and closes JACK clients holding the GIL. A monitor with Python
+    callbacks then deadlocked the server: they waited for the GIL, the server for them,
+    the GIL holder for the server. This loop hung in three of three runs (30-80 s) with
+    those callbacks; libjack now posts semaphores instead."""
+    pytest.importorskip("jack")
+    pytest.importorskip("rtmidi")
+    env = {**os.environ, "JACK_DEFAULT_SERVER": jack_server.name}
+    try:
+        done = subprocess.run([sys.executable, "-c", GIL_HOLDER_LOOP, "20"], env=env,
+                              capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("opening MIDI clients next to a JackMonitor deadlocked the JACK server")
+    assert done.returncode == 0, done.stderr
+    opened, xruns = map(int, done.stdout.split())
+    assert opened >= 3 and xruns > 0  # the counter works without any Python callback

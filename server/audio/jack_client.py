@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from neuralrig.server.errors import AudioBackendError
 
@@ -62,14 +63,9 @@ class PortFlag(enum.IntFlag):
 
 
 _MessageCallback = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
-_XrunCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+# JackXRunCallback and JackGraphOrderCallback: int (*)(void *arg)
+_ArgCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 _ShutdownCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-_ClientRegistrationCallback = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int,
-                                               ctypes.c_void_p)
-_PortRegistrationCallback = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_int,
-                                             ctypes.c_void_p)
-_PortConnectCallback = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int,
-                                        ctypes.c_void_p)
 
 
 def _log_libjack(msg: bytes | None) -> None:
@@ -114,11 +110,9 @@ def _declare(lib: ctypes.CDLL) -> None:
         "jack_client_close": (i, [p]),
         "jack_activate": (i, [p]),
         "jack_deactivate": (i, [p]),
-        "jack_set_xrun_callback": (i, [p, _XrunCallback, p]),
+        "jack_set_xrun_callback": (i, [p, _ArgCallback, p]),
+        "jack_set_graph_order_callback": (i, [p, _ArgCallback, p]),
         "jack_on_shutdown": (None, [p, _ShutdownCallback, p]),
-        "jack_set_client_registration_callback": (i, [p, _ClientRegistrationCallback, p]),
-        "jack_set_port_registration_callback": (i, [p, _PortRegistrationCallback, p]),
-        "jack_set_port_connect_callback": (i, [p, _PortConnectCallback, p]),
         "jack_cpu_load": (ctypes.c_float, [p]),
         "jack_frames_since_cycle_start": (u32, [p]),
         "jack_get_sample_rate": (u32, [p]),
@@ -188,28 +182,78 @@ def server_running(server_name: str | None = None) -> bool:
     return True
 
 
+class _Counter:
+    """A POSIX semaphore used as an event counter that libjack bumps without Python.
+
+    Why: JACK runs notification callbacks on its own thread, and a Python callback
+    there must take the GIL. A thread that holds the GIL while it waits on the JACK
+    server (python-rtmidi opening a JACK client does) then deadlocks the server: it
+    waits for this client's answer, which waits for the GIL (seen here: jackd stuck
+    writing to a client that never read). ``sem_post(sem_t *)`` has the shape of a
+    one-argument JACK callback, so libjack calls it directly and no GIL is involved.
+    """
+
+    _SIZE = 64  # bytes; sem_t is 32 on 64-bit glibc, 16 on 32-bit
+
+    def __init__(self) -> None:
+        libc = _libc()
+        self._sem = ctypes.create_string_buffer(self._SIZE)
+        if libc.sem_init(self._sem, 0, 0) != 0:
+            raise AudioBackendError("cannot create a semaphore for JACK's notifications")
+
+    @property
+    def arg(self) -> int:
+        """The pointer to pass as the callback's argument."""
+        return ctypes.addressof(self._sem)
+
+    @property
+    def value(self) -> int:
+        count = ctypes.c_int(0)
+        _libc().sem_getvalue(self._sem, ctypes.byref(count))
+        return count.value
+
+
+def _libc() -> ctypes.CDLL:
+    with _lib_lock:
+        if not _libc_cache:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            libc.sem_init.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint]
+            libc.sem_getvalue.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
+            _libc_cache.append(libc)
+        return _libc_cache[0]
+
+
+_libc_cache: list[ctypes.CDLL] = []
+
+
+def _sem_post_as(prototype: type) -> Any:
+    """libc's sem_post as a JACK callback of ``prototype`` (its one argument: the sem)."""
+    return prototype(ctypes.cast(_libc().sem_post, ctypes.c_void_p).value)
+
+
 class JackMonitor:
     """A passive JACK client: counts xruns, reports DSP load, lists and links ports.
 
     It registers no ports and no process callback, so it adds nothing to the
-    real-time graph; its callbacks run on JACK's notification thread. It also
-    notes when the graph last changed (clients, ports, connections), so that a
-    caller can wait for the graph to settle: see :meth:`wait_until_settled`.
+    real-time graph, and no Python callback at all: libjack counts xruns, graph
+    reorders and a shutdown into semaphores (see ``_Counter`` for why). It also
+    notes when the graph last changed (ports, connections), so that a caller can
+    wait for the graph to settle: see :meth:`wait_until_settled`.
     """
 
     def __init__(self, name: str = "neuralrig-monitor", server_name: str | None = None) -> None:
         self.name = name
         self.server_name = server_name
-        self.xruns = 0
         self._client: int | None = None
         self._alive = False
-        # CFUNCTYPE objects must outlive the client: libjack keeps raw pointers.
-        self._xrun_cb = _XrunCallback(self._on_xrun)
-        self._shutdown_cb = _ShutdownCallback(self._on_shutdown)
-        self._client_cb = _ClientRegistrationCallback(self._on_client)
-        self._port_cb = _PortRegistrationCallback(self._on_port)
-        self._connect_cb = _PortConnectCallback(self._on_connect)
+        self._xruns = _Counter()
+        self._reorders = _Counter()
+        self._shutdowns = _Counter()
+        # Function pointers must outlive the client: libjack keeps them.
+        self._count_cb = _sem_post_as(_ArgCallback)
+        self._shutdown_cb = _sem_post_as(_ShutdownCallback)
         self._changed_at = time.monotonic()
+        self._graph: tuple[int, tuple[str, ...]] | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -233,17 +277,12 @@ class JackMonitor:
             raise AudioBackendError(f"JACK ({server}) refused a client: {_status_text(status)}")
         self._client = client
         self.name = (lib.jack_get_client_name(client) or self.name.encode()).decode()
-        lib.jack_on_shutdown(client, self._shutdown_cb, None)
-        if lib.jack_set_xrun_callback(client, self._xrun_cb, None) != 0:
+        lib.jack_on_shutdown(client, self._shutdown_cb, self._shutdowns.arg)
+        if (lib.jack_set_xrun_callback(client, self._count_cb, self._xruns.arg)
+                or lib.jack_set_graph_order_callback(client, self._count_cb,
+                                                     self._reorders.arg)):
             self.close()
-            raise AudioBackendError("JACK refused the xrun callback")
-        # All asynchronous notifications: JACK never waits for these callbacks, so
-        # one that waits for the GIL cannot stall the server.
-        if (lib.jack_set_client_registration_callback(client, self._client_cb, None)
-                or lib.jack_set_port_registration_callback(client, self._port_cb, None)
-                or lib.jack_set_port_connect_callback(client, self._connect_cb, None)):
-            self.close()
-            raise AudioBackendError("JACK refused the graph-change callbacks")
+            raise AudioBackendError("JACK refused the xrun or graph-order callback")
         if lib.jack_activate(client) != 0:
             self.close()
             raise AudioBackendError("could not activate the JACK monitor client")
@@ -256,7 +295,7 @@ class JackMonitor:
         if not client:
             return
         lib = _lib()
-        if self._alive:
+        if self.alive:
             lib.jack_deactivate(client)
         self._alive = False
         lib.jack_client_close(client)
@@ -277,28 +316,30 @@ class JackMonitor:
     ) -> None:
         self.close()
 
-    # -- callbacks (JACK threads) ----------------------------------------------
+    # -- what libjack counted ---------------------------------------------------
 
-    def _on_xrun(self, _arg: int | None) -> int:
-        self.xruns += 1
-        return 0
-
-    def _on_shutdown(self, _arg: int | None) -> None:
-        self._alive = False
-
-    def _on_client(self, _name: bytes | None, _registered: int, _arg: int | None) -> None:
-        self._changed_at = time.monotonic()
-
-    def _on_port(self, _port: int, _registered: int, _arg: int | None) -> None:
-        self._changed_at = time.monotonic()
-
-    def _on_connect(self, _a: int, _b: int, _connected: int, _arg: int | None) -> None:
-        self._changed_at = time.monotonic()
+    @property
+    def xruns(self) -> int:
+        """Xruns JACK reported since this monitor started."""
+        return self._xruns.value
 
     @property
     def last_change(self) -> float:
-        """``time.monotonic()`` of the last client, port or connection change seen."""
+        """``time.monotonic()`` of the last port or connection change seen.
+
+        Seen when asked: each call compares the port list and JACK's graph-reorder
+        count with the previous call's.
+        """
+        self._look()
         return self._changed_at
+
+    def _look(self) -> None:
+        if not self.alive:
+            return
+        graph = (self._reorders.value, tuple(self.ports()))
+        if graph != self._graph:  # the first look counts as a change: nothing seen before
+            self._changed_at = time.monotonic()
+            self._graph = graph
 
     def wait_until_settled(self, quiet: float = 0.05, limit: float = 2.0) -> bool:
         """Wait until the graph has not changed for ``quiet`` seconds (at most ``limit``).
@@ -312,23 +353,24 @@ class JackMonitor:
         """
         deadline = time.monotonic() + limit
         while True:
+            changed_at = self.last_change
             now = time.monotonic()
-            wait = self._changed_at + quiet - now
+            wait = changed_at + quiet - now
             if wait <= 0:
                 return True
             if now >= deadline:
                 return False
-            time.sleep(min(wait, deadline - now))
+            time.sleep(min(wait, deadline - now, 0.01))
 
     # -- queries ---------------------------------------------------------------
 
     @property
     def alive(self) -> bool:
         """True while the client is active and the server has not shut down."""
-        return self._alive
+        return self._alive and self._shutdowns.value == 0
 
     def _live(self) -> int:
-        if not self._client or not self._alive:
+        if not self._client or not self.alive:
             raise AudioBackendError("JACK monitor is not connected to a running server")
         return self._client
 

@@ -153,6 +153,12 @@ def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Pa
     state = {"bend": 0.5, "pressure": 0.0, "note": 60 / 127, "velocity": 100 / 127}
     sent = 0
 
+    recording = False
+
+    def examples() -> int:
+        info = client.ask("/map/touch/get")
+        return int(info[info.index("examples") + 1])
+
     def play(kind: str, value: int, velocity: int = 100) -> None:
         nonlocal sent
         if kind == "bend":
@@ -165,7 +171,14 @@ def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Pa
             keys.send_message([0x90, value, velocity])
             state["note"], state["velocity"] = value / 127, velocity / 127
         sent += 1
-        time.sleep(0.03)
+        if recording:
+            # Each gesture is one example once the daemon has seen it; waiting for that,
+            # not for a fixed time, keeps a loaded machine from merging two gestures
+            # into one recording interval.
+            deadline = time.monotonic() + 10.0
+            while examples() < sent and time.monotonic() < deadline:
+                time.sleep(0.005)
+        time.sleep(0.03)  # over the 20 ms recording interval
 
     def expect(kind: str, value: int, velocity: int = 100) -> list[float]:
         """Set the outputs to what this gesture should give, before making it."""
@@ -197,7 +210,7 @@ def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Pa
         while state_of() != "recording" and time.monotonic() < deadline:
             time.sleep(0.01)
         assert state_of() == "recording"
-        sent = 0
+        sent, recording = 0, True
         for note, velocity in ((48, 60), (60, 100), (72, 127)):
             expect("note", note, velocity)
             play("note", note, velocity)
@@ -208,6 +221,7 @@ def test_bend_aftertouch_and_notes_record_and_run_live(jack_server, tmp_path: Pa
                     expect("pressure", pressure)
                     play("pressure", pressure)
         keys.send_message([0xB0, 80, 0])  # release: recording stops
+        recording = False
         deadline = time.monotonic() + 10.0
         while state_of() == "recording" and time.monotonic() < deadline:
             time.sleep(0.01)

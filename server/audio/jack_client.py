@@ -213,6 +213,9 @@ class _Counter:
         return count.value
 
 
+_libc_cache: list[ctypes.CDLL] = []
+
+
 def _libc() -> ctypes.CDLL:
     with _lib_lock:
         if not _libc_cache:
@@ -221,9 +224,6 @@ def _libc() -> ctypes.CDLL:
             libc.sem_getvalue.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
             _libc_cache.append(libc)
         return _libc_cache[0]
-
-
-_libc_cache: list[ctypes.CDLL] = []
 
 
 def _sem_post_as(prototype: type) -> Any:
@@ -381,7 +381,11 @@ class JackMonitor:
         returned small int); the client handle is bound now, so call it only while
         this monitor is open.
         """
-        since, client = _lib().jack_frames_since_cycle_start, self._live()
+        client = self._live()
+        # Through a PyDLL handle, so the call keeps the GIL: it cannot block, and a
+        # release here would hand the GIL to a waiting control thread mid-block.
+        since = ctypes.PyDLL(_lib()._name).jack_frames_since_cycle_start
+        since.restype, since.argtypes = ctypes.c_uint32, [ctypes.c_void_p]
         return lambda: since(client)
 
     def cpu_load(self) -> float:

@@ -102,6 +102,17 @@ def test_latency_detected_and_pairs_line_up(short, delay: int) -> None:
     assert result.validation[1] <= result.wet.size
 
 
+def test_a_given_latency_overrides_the_detected_one_for_the_shift(short) -> None:
+    x, layout = short
+    wet = _device(x, 41)
+    result = check_and_align(x, wet, RATE, RATE, layout, latency=39)
+    assert result.latency_samples == 41  # still detected and reported
+    assert result.shift == 39 - CAUSAL_MARGIN
+    assert np.allclose(result.wet, _device(x, 41 - result.shift)[: result.wet.size], atol=1e-6)
+    with pytest.raises(CaptureError, match="cannot align at a latency of -1"):
+        check_and_align(x, wet, RATE, RATE, layout, latency=-1)
+
+
 def test_polarity_inversion_flipped_with_warning(short) -> None:
     x, layout = short
     result = check_and_align(x, _device(x, 480, invert=True), RATE, RATE, layout)

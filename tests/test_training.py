@@ -11,6 +11,7 @@ import torch
 
 from conftest import run_cli
 from neuralrig.models.capture import capture_signal
+from neuralrig.models.capture.align import CAUSAL_MARGIN
 from neuralrig.models.circuits import CIRCUITS
 from neuralrig.models.formats import load_model
 from neuralrig.models.nets.recurrent import RecurrentNet
@@ -45,6 +46,38 @@ def pairs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         lines += ["holdout = true"] if holdout else []
     (folder / "pairs.toml").write_text("\n".join(lines) + "\n")
     return folder / "pairs.toml"
+
+
+def _pairs_with_delays(folder: Path, delays: tuple[int, ...]) -> Path:
+    """One device (tanh) recorded at len(delays) 'drive' settings, each `delay` samples late."""
+    x, _ = capture_signal(RATE, seconds_scale=0.1)
+    write_audio(folder / "dry.wav", x[:, None], RATE, "FLOAT")
+    lines = ['dry = "dry.wav"', '[[control]]\nname = "drive"']
+    for i, delay in enumerate(delays):
+        wet = np.concatenate([np.zeros(delay), 0.5 * np.tanh(3 * x)]).astype(np.float32)
+        write_audio(folder / f"w{i}.wav", wet[:, None], RATE, "FLOAT")
+        lines += ["[[pair]]", f'wet = "w{i}.wav"', f"drive = {i / len(delays)}"]
+    (folder / "pairs.toml").write_text("\n".join(lines) + "\n")
+    return folder / "pairs.toml"
+
+
+def test_recordings_of_one_device_share_the_earliest_latency(tmp_path: Path) -> None:
+    """Knob settings move a click's onset by a sample or two; aligned each on its own, the
+    target would jump by whole samples between settings."""
+    captures = load_pairs(_pairs_with_delays(tmp_path, (41, 40, 42)))
+    assert [r.capture.latency_samples for r in captures.recordings] == [41, 40, 42]
+    assert captures.shared_latency == 40 and captures.warnings() == []
+    assert {r.capture.shift for r in captures.recordings} == {40 - CAUSAL_MARGIN}
+    first, _, last = (r.capture.wet for r in captures.recordings)
+    np.testing.assert_array_equal(last[1:], first[:-1])  # 41 vs 42: one sample apart
+
+
+def test_recordings_through_different_paths_keep_their_own_latency(tmp_path: Path) -> None:
+    captures = load_pairs(_pairs_with_delays(tmp_path, (40, 400)))
+    assert captures.shared_latency is None
+    assert [r.capture.shift for r in captures.recordings] == [36, 396]
+    (warning,) = captures.warnings()
+    assert "latencies differ by 7.50 ms (40..400 samples)" in warning
 
 
 def _stream(model, x: np.ndarray, drive: float, tone: float, block: int = 256) -> np.ndarray:

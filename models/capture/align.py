@@ -9,6 +9,10 @@ polarity-inverted is flipped, with a warning.
 
 Latency is where the device's response to each one-sample click begins (see `_find_click`);
 the pair is aligned CAUSAL_MARGIN samples short of it, so a model never has to predict ahead.
+Recordings of one device at several knob settings share one latency (``latency=``): the
+onset a click gives moves by a sample or two with the knobs (a darker tone rises later
+past the onset threshold), and aligning each recording on its own would shift the target
+by whole samples from one setting to the next, which no smooth model can follow.
 """
 
 from __future__ import annotations
@@ -122,12 +126,18 @@ def _find_click(wet: np.ndarray, at: int, lo: int, hi: int, floor: float, rate: 
 
 
 def check_and_align(dry: np.ndarray, wet: np.ndarray, dry_rate: int, wet_rate: int,
-                    layout: CaptureLayout | None = None) -> AlignedCapture:
-    """Check a capture pair and return it aligned (see the module docstring)."""
+                    layout: CaptureLayout | None = None, *,
+                    latency: int | None = None) -> AlignedCapture:
+    """Check a capture pair and return it aligned (see the module docstring).
+
+    ``latency`` (samples) aligns at that latency instead of the one the clicks give
+    (which is still checked and reported as ``latency_samples``).
+    """
     if int(dry_rate) != int(wet_rate):
         raise CaptureError(f"DRY.wav is at {dry_rate} Hz but WET.wav at {wet_rate} Hz; "
                            "record the device's output at the capture signal's rate")
     rate = int(dry_rate)
+    aligned_at = latency
     dry = _mono(dry, "DRY.wav")
     wet = _mono(wet, "WET.wav")
 
@@ -213,7 +223,10 @@ def check_and_align(dry: np.ndarray, wet: np.ndarray, dry_rate: int, wet_rate: i
     if peak > 0.99 * CLIP_LEVEL and overs.size:
         warnings.append(f"WET.wav touches full scale at {overs.size} sample(s)")
 
-    shift = max(0, latency - CAUSAL_MARGIN)
+    if aligned_at is not None and not 0 <= aligned_at <= max_lat:
+        raise CaptureError(f"cannot align at a latency of {aligned_at} samples "
+                           f"(0..{max_lat} at {rate} Hz)")
+    shift = max(0, (latency if aligned_at is None else aligned_at) - CAUSAL_MARGIN)
     usable = min(n, wet.size - shift)
     aligned_dry = np.ascontiguousarray(dry[:usable])
     aligned_wet = np.ascontiguousarray(wet[shift:shift + usable])

@@ -47,6 +47,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 MAX_CONTROLS = 8
+# Recordings whose click latencies lie within this much of each other are one device through
+# one path: they share the earliest latency (see capture.align). Wider apart, each keeps its
+# own, with a warning.
+SHARED_LATENCY_SPREAD_S = 0.00025
 _CONTROL_KEYS = {"name", "min", "max", "default", "unit", "description"}
 _PAIR_KEYS = {"wet", "dry", "holdout"}
 
@@ -68,6 +72,8 @@ class CaptureSet:
     controls: tuple[ParamSpec, ...]
     sample_rate: int
     sources: list[str] = field(default_factory=list)
+    shared_latency: int | None = None  # samples, when every recording is aligned at it
+    notes: list[str] = field(default_factory=list)  # set-wide warnings
 
     @property
     def trained(self) -> list[Recording]:
@@ -78,7 +84,8 @@ class CaptureSet:
         return [r for r in self.recordings if r.holdout]
 
     def warnings(self) -> list[str]:
-        return [f"{r.label}: {w}" for r in self.recordings for w in r.capture.warnings]
+        return self.notes + [f"{r.label}: {w}" for r in self.recordings
+                             for w in r.capture.warnings]
 
 
 def _read(path: Path, what: str):
@@ -87,11 +94,13 @@ def _read(path: Path, what: str):
     return read_audio(path)
 
 
-def align_files(dry_path: str | Path, wet_path: str | Path):
-    """Read and align one DRY/WET pair (see capture.align for the checks)."""
+def align_files(dry_path: str | Path, wet_path: str | Path, latency: int | None = None):
+    """Read and align one DRY/WET pair (see capture.align for the checks); ``latency``
+    overrides the detected one."""
     dry, wet = _read(Path(dry_path), "DRY file"), _read(Path(wet_path), "WET file")
     try:
-        return check_and_align(dry.data, wet.data, dry.sample_rate, wet.sample_rate)
+        return check_and_align(dry.data, wet.data, dry.sample_rate, wet.sample_rate,
+                               latency=latency)
     except CaptureError as exc:
         raise CaptureError(f"{Path(wet_path).name}: {exc}") from None
 
@@ -155,6 +164,7 @@ def load_pairs(path: str | Path) -> CaptureSet:
     recordings: list[Recording] = []
     sources: list[str] = []
     aligned_cache: dict[tuple[str, str], AlignedCapture] = {}
+    keys: list[tuple[str, str]] = []
     for i, pair in enumerate(pairs):
         where = f"{path.name}, [[pair]] {i + 1}"
         if not isinstance(pair, dict):
@@ -190,6 +200,7 @@ def load_pairs(path: str | Path) -> CaptureSet:
         label = ", ".join(f"{k}={v:g}" for k, v in values.items())
         recordings.append(Recording(label, aligned, values, norm, holdout))
         sources.append(wet)
+        keys.append(key)
     rates = {r.capture.sample_rate for r in recordings}
     if len(rates) != 1:
         raise CaptureError(f"{path}: the recordings have different sample rates "
@@ -199,7 +210,29 @@ def load_pairs(path: str | Path) -> CaptureSet:
     settings = [tuple(r.values.values()) for r in recordings]
     if len(set(settings)) != len(settings):
         raise CaptureError(f"{path}: two pairs have the same control values")
-    return CaptureSet(recordings, controls, rates.pop(), sources)
+    rate = rates.pop()
+    shared, notes = _share_latency(recordings, keys, rate)
+    return CaptureSet(recordings, controls, rate, sources, shared, notes)
+
+
+def _share_latency(recordings: list[Recording], keys: list[tuple[str, str]], rate: int
+                   ) -> tuple[int | None, list[str]]:
+    """Realign every recording at the earliest latency of the set, when the latencies agree
+    to within SHARED_LATENCY_SPREAD_S. Returns (that latency or None, warnings)."""
+    latencies = [r.capture.latency_samples for r in recordings]
+    low, high = min(latencies), max(latencies)
+    if high - low > round(SHARED_LATENCY_SPREAD_S * rate):
+        return None, [f"the recordings' latencies differ by {1000 * (high - low) / rate:.2f} ms "
+                      f"({low}..{high} samples): recorded through different paths? Each is "
+                      "aligned on its own latency; for one model, record every setting "
+                      "through the same path"]
+    realigned: dict[tuple[str, str], AlignedCapture] = {}
+    for rec, key in zip(recordings, keys, strict=True):
+        if rec.capture.latency_samples != low:
+            if key not in realigned:
+                realigned[key] = align_files(*key, latency=low)
+            rec.capture = realigned[key]
+    return low, []
 
 
 class SegmentSampler:

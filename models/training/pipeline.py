@@ -34,6 +34,7 @@ def _capture_info(captures: CaptureSet) -> dict[str, Any]:
     return {"recordings": len(captures.recordings),
             "held_out": len(captures.heldout),
             "latency_samples": sorted({r.capture.latency_samples for r in captures.recordings}),
+            "aligned_at_latency": captures.shared_latency,
             "train_seconds_of_audio": round(
                 sum(r.capture.train[1] - r.capture.train[0] for r in captures.trained)
                 / captures.sample_rate, 1),
@@ -56,6 +57,10 @@ def run_training(captures: CaptureSet, output: str | Path, options: TrainOptions
                  rec.capture.latency_samples,
                  1000.0 * rec.capture.latency_samples / captures.sample_rate,
                  " [held out]" if rec.holdout else "")
+    if captures.shared_latency is not None and len(captures.recordings) > 1:
+        log.info("all %d recordings aligned at the earliest latency, %d samples: one device "
+                 "through one path, whose knobs move a click's onset but not its latency",
+                 len(captures.recordings), captures.shared_latency)
 
     def progress(_: str, entry: dict[str, float]) -> None:
         log.info("epoch %d: loss %.4f, validation ESR %.5f (best %.5f), lr %.2g, %.0f s",

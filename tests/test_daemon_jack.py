@@ -397,9 +397,12 @@ def test_a_midi_note_plays_a_one_shot_live_as_render_plays_it(jack_server,
             time.sleep(0.5)
             keys.send_message([0x90, 60, 100])
             time.sleep(recorded.size / 48_000)
+            elapsed = min(recorded.size, sink.frame_time - state["start"] - 1024)
             state["start"] = None
             sounding = np.flatnonzero(np.nan_to_num(recorded) != 0.0)
-            assert sounding.size, "the note never sounded"
+            if not sounding.size and np.isnan(recorded[:elapsed]).any():
+                continue  # JACK skipped periods (xruns): the note's may have been one
+            assert sounding.size, "the note never sounded, in a recording without gaps"
             onset = (int(sounding[0]) // 128) * 128  # notes start on a block boundary
             if not np.isnan(recorded[:onset + length]).any():
                 clean = recorded[onset:onset + length].copy()

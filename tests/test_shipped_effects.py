@@ -1,0 +1,64 @@
+"""The shipped overdrive models model the reference circuit, measured afresh at held-out
+knob settings (never trained on), not read from their reports."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from neuralrig.models.capture import capture_signal
+from neuralrig.models.capture.align import CAUSAL_MARGIN
+from neuralrig.models.circuits import CIRCUITS
+from neuralrig.models.formats import load_model
+from neuralrig.server.config import builtin_data_dir
+
+RATE = 48000
+WARMUP = RATE  # the circuit and the model settle in this first second
+MEASURED = 4 * RATE
+
+
+@pytest.fixture(scope="module")
+def validation_dry() -> np.ndarray:
+    """One second before and four seconds into the capture signal's validation section."""
+    x, layout = capture_signal(RATE)
+    lo = layout.validation[0]
+    return x[lo - WARMUP:lo + MEASURED]
+
+
+def _esr(name: str, dry: np.ndarray, drive: float, tone: float) -> tuple[float, dict]:
+    path = builtin_data_dir() / f"{name}.safetensors"
+    report = json.loads(path.with_name(f"{name}.report.json").read_text())
+    # As the model was trained: the circuit as a pedal sounds (causal), aligned at the
+    # capture's shared latency less the causal margin.
+    # (A report from before shared latencies: this setting was aligned at its own, 30.)
+    shift = report["capture"].get("aligned_at_latency", 30) - CAUSAL_MARGIN
+    wet = CIRCUITS["overdrive"].render(dry, RATE, drive=drive, tone=tone, level=-6.0,
+                                       compensate_latency=False)
+    model = load_model(path)
+    model.prepare(1, 128)
+    model.set_control("drive", drive)
+    model.set_control("tone", tone)
+    model.reset()
+    out = np.zeros((1, dry.size), np.float32)
+    for i in range(0, dry.size, 128):
+        model.process(dry[None, i:i + 128], out[:, i:i + 128])
+    pred = out[0, WARMUP:dry.size - shift].astype(np.float64)
+    target = wet[WARMUP + shift:].astype(np.float64)
+    grid = {(g["controls"]["drive"], g["controls"]["tone"]): g for g in report["grid"]}
+    assert not grid[(drive, tone)]["seen"]  # a held-out setting
+    return float(np.sum((pred - target) ** 2) / np.sum(target ** 2)), grid[(drive, tone)]
+
+
+@pytest.mark.parametrize("drive,tone", [(0.375, 0.75), (0.875, 0.25), (0.125, 0.25)])
+def test_the_shipped_lstm_meets_the_esr_bar_at_held_out_settings(validation_dry, drive,
+                                                                 tone) -> None:
+    esr, entry = _esr("overdrive-lstm", validation_dry, drive, tone)
+    assert esr < 0.01  # NAM's "great"
+    assert esr == pytest.approx(entry["esr"], rel=0.5)  # the report tells the truth
+
+
+def test_the_shipped_wavenet_nano_is_as_good_as_its_report_says(validation_dry) -> None:
+    esr, entry = _esr("overdrive-wavenet-nano", validation_dry, 0.375, 0.75)
+    assert esr == pytest.approx(entry["esr"], rel=0.5)

@@ -32,8 +32,7 @@ def _esr(name: str, dry: np.ndarray, drive: float, tone: float) -> tuple[float, 
     report = json.loads(path.with_name(f"{name}.report.json").read_text())
     # As the model was trained: the circuit as a pedal sounds (causal), aligned at the
     # capture's shared latency less the causal margin.
-    # (A report from before shared latencies: this setting was aligned at its own, 30.)
-    shift = report["capture"].get("aligned_at_latency", 30) - CAUSAL_MARGIN
+    shift = report["capture"]["aligned_at_latency"] - CAUSAL_MARGIN
     wet = CIRCUITS["overdrive"].render(dry, RATE, drive=drive, tone=tone, level=-6.0,
                                        compensate_latency=False)
     model = load_model(path)

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -209,22 +210,34 @@ def mapped_gesture_series(probe: Probe, sock: socket.socket, target: tuple[str, 
     return summary(values, changes)
 
 
-def flood(target: tuple[str, int], rate: int, seconds: float, nice: bool = True) -> None:
-    """Send ``rate`` gain changes a second for ``seconds`` (run in a process of its own).
-
-    The sender stands in for a tablet on the network: at ``nice`` 19 its own CPU time
-    competes as little as possible with the daemon on this machine's two cores.
-    """
-    if nice:
-        os.nice(19)
+def flood(target: tuple[str, int], rate: int, seconds: float) -> int:
+    """Send ``rate`` gain changes a second for ``seconds``; returns how many went out."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     period = 1.0 / rate
     start = time.monotonic()
-    for sent in range(int(rate * seconds)):
-        sock.sendto(osc_message("/rig/level/gain", -10.0 + 5.0 * np.sin(sent * 0.01)), target)
-        ahead = (sent + 1) * period - (time.monotonic() - start)
-        if ahead > 0:
-            time.sleep(ahead)
+    sent = 0
+    try:
+        for sent in range(1, int(rate * seconds) + 1):
+            sock.sendto(osc_message("/rig/level/gain", -10.0 + 5.0 * np.sin(sent * 0.01)),
+                        target)
+            ahead = sent * period - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+    finally:
+        sock.close()
+    return sent
+
+
+def flood_sender(target: tuple[str, int], rate: int, orders: Connection) -> None:
+    """A flooding client in a process of its own: floods for each duration it is sent.
+
+    Started once, before the first window, so no window holds a fork or an exit. It
+    stands in for a tablet on the network: at nice 19 its own CPU time competes as
+    little as possible with the daemon on this machine's two cores.
+    """
+    os.nice(19)
+    while (seconds := orders.recv()) is not None:
+        orders.send(flood(target, rate, seconds))
 
 
 def midi_sender():
@@ -292,25 +305,31 @@ def flood_windows(target: tuple[str, int], rate: int, seconds: float, windows: i
     """Alternate idle and flood windows; xruns and late starts in each."""
     reader = StatusReader(target)
     per_window = seconds / windows
+    orders, their_end = multiprocessing.Pipe()
+    sender = multiprocessing.Process(target=flood_sender, args=(target, rate, their_end),
+                                     daemon=True)
+    sender.start()
     rows = []
+    sent = 0
     try:
         time.sleep(1.0)
         for _ in range(windows):
             start = reader.counts()
             time.sleep(per_window)
             middle = reader.counts()
-            sender = multiprocessing.Process(target=flood, args=(target, rate, per_window))
-            sender.start()
-            sender.join()
+            orders.send(per_window)
+            sent += orders.recv()
             end = reader.counts()
             rows.append({"idle_xruns": middle[0] - start[0],
                          "idle_late_starts": middle[1] - start[1],
                          "flood_xruns": end[0] - middle[0],
                          "flood_late_starts": end[1] - middle[1]})
     finally:
+        orders.send(None)
+        sender.join(timeout=5)
         reader.close()
     totals = {key: sum(row[key] for row in rows) for key in rows[0]}
-    return {"seconds": seconds, "windows": windows, "messages": int(rate * seconds),
+    return {"seconds": seconds, "windows": windows, "messages": sent,
             "rate": rate, "per_window": rows, **totals,
             "p_xruns": round(more_than_chance(totals["idle_xruns"], totals["flood_xruns"]), 4),
             "p_late_starts": round(more_than_chance(totals["idle_late_starts"],
@@ -434,7 +453,8 @@ def write_markdown(result: dict, path: Path) -> None:
               "in that block.", "",
               f"Flood: {flood['messages']} OSC messages in {flood['seconds']} s at "
               f"{flood['rate']}/s, in {flood['windows']} windows alternating with as many "
-              "idle ones of the same length. The dummy driver has xruns even idle on this "
+              "idle ones of the same length; the flooding client is one process, started "
+              "before the first window. The dummy driver has xruns even idle on this "
               "shared machine, so the flood is compared with the idle windows, not with zero. "
               "Late starts: blocks whose Python work began over half a block into JACK's "
               "cycle (the wait for the CPU and the GIL, from the daemon's /status). p: the "

@@ -206,6 +206,7 @@ class WaveNetModel(StreamingModel):
         return "wavenet", dict(self.config), dict(self.tensors)
 
     def describe(self) -> str:
-        arrays = " -> ".join(f"{a.channels}ch x{a.layers}" for a in self._arrays)
+        arrays = " -> ".join(f"{a.channels}ch x{a.layers}" + (" gated" if a.gated else "")
+                             for a in self._arrays)
         return (f"WaveNet {arrays}, {self.weight_count} weights, receptive field "
                 f"{self.receptive_field}; " + super().describe())

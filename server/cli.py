@@ -203,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="pre: NAM's pre-emphasised ESR (default); balanced: per-example "
                          "ESR, pre-emphasised plus plain, which weighs dark or quiet knob "
                          "settings as much as bright ones")
+    trainer.add_argument("--gated", action="store_true",
+                         help="wavenet: gated activations, tanh(z) x sigmoid(z') (NAM A1's "
+                         "gated option; twice the convolution weights), so knobs can scale "
+                         "a channel's signal; --init from an ungated model of the same size "
+                         "starts with its output")
     trainer.add_argument("--init", metavar="MODEL.safetensors", default="",
                          help="start from this model's weights (same --arch and --size): "
                          "fine-tune it on new or more captures")
@@ -356,7 +361,8 @@ def run(args: argparse.Namespace) -> int:
         options = TrainOptions(arch=args.arch, size=args.size, epochs=args.epochs,
                                steps=args.steps or 0, batch=args.batch or 0, lr=args.lr or 0.0,
                                patience=args.patience, seed=args.seed, device=args.device,
-                               threads=args.threads or 0, init=args.init, loss=args.loss)
+                               threads=args.threads or 0, init=args.init, loss=args.loss,
+                               gated=args.gated)
         captures = load_captures(args.dry, args.wet, args.pairs)
         _interrupt_on_signals()
         _, report = run_training(captures, args.output, options, resume=args.resume,

@@ -95,7 +95,8 @@ def _stream(model, x: np.ndarray, drive: float, tone: float, block: int = 256) -
     lambda: RecurrentNet("lstm", 12, 1, 2, skip=True),
     lambda: RecurrentNet("gru", 8, 2, 2),
     lambda: WaveNetNet(wavenet_config("nano", 2), 2),
-], ids=["lstm", "gru", "wavenet"])
+    lambda: WaveNetNet(wavenet_config("nano", 2, gated=True), 2),
+], ids=["lstm", "gru", "wavenet", "wavenet-gated"])
 def test_trained_networks_export_to_streaming_models_that_compute_the_same(make) -> None:
     torch.manual_seed(0)
     net = make()
@@ -309,6 +310,54 @@ def test_widening_keeps_the_output_and_large_is_recurrent_only() -> None:
     assert build_recipe("lstm", "large", 2).net.hidden_size == 32
     with pytest.raises(ModelError, match="size 'large' is for lstm and gru"):
         build_recipe("wavenet", "large", 2)
+
+
+def test_gating_a_wavenet_keeps_its_output_and_its_gates_learn() -> None:
+    from neuralrig.models.nets.wavenet import gate_tensors
+    from neuralrig.models.training.recipes import build_recipe
+    from neuralrig.server.errors import ModelError
+
+    torch.manual_seed(0)
+    config, gated_config = wavenet_config("nano", 2), wavenet_config("nano", 2, gated=True)
+    for cfg in (config, gated_config):  # a head bias before the last array: scaled too
+        cfg["layers"][0]["head_bias"] = True
+    plain = WaveNetNet(config, 2)
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.mul_(3.0)
+    gated = WaveNetNet(gated_config, 2)
+    gated.load_exported(gate_tensors(gated.config, plain.export()[1]))
+    x, c = torch.randn(2, 1, 6000) * 0.3, torch.rand(2, 2)
+    with torch.no_grad():
+        ref = plain(x, c)
+        assert ref.abs().max() > 1e-3
+        torch.testing.assert_close(gated(x, c), ref, rtol=0, atol=1e-5 * float(ref.abs().max()))
+    # The gate halves start at zero weights, and they get gradients.
+    layer = gated.arrays[0].layers[3]
+    assert layer.conv.weight[4:].abs().sum() == 0
+    gated(x, c).pow(2).mean().backward()
+    assert layer.conv.weight.grad[4:].abs().sum() > 0
+    assert layer.mixer.weight.grad[4:].abs().sum() > 0
+    with pytest.raises(ModelError, match="not the 4 of an ungated layer"):
+        gate_tensors(gated.config, gated.export()[1])
+    with pytest.raises(ModelError, match="WaveNet option, not lstm"):
+        build_recipe("lstm", "nano", 2, gated=True)
+
+
+def test_a_gated_run_starts_from_an_ungated_wavenet(pairs: Path, tmp_path: Path) -> None:
+    captures = load_pairs(pairs)
+    first = tmp_path / "plain.safetensors"
+    trained, _ = run_training(captures, first, TrainOptions(
+        arch="wavenet", size="nano", epochs=2, steps=3), bar=False, plots=False)
+    best = min(h["validation_esr"] for h in trained.history)
+    gated, report = run_training(captures, tmp_path / "gated.safetensors", TrainOptions(
+        arch="wavenet", size="nano", epochs=1, steps=1, lr=1e-6, init=str(first), gated=True),
+        bar=False, plots=False)
+    assert gated.history[0]["validation_esr"] == pytest.approx(best, rel=0.02)
+    assert report["gated"] is True and "4ch x7 gated -> 2ch x13 gated" in report["model"]
+    assert report["weights"] > 1.5 * trained.model.weight_count - 10
+    loaded = load_model(tmp_path / "gated.safetensors")
+    assert "gated" in loaded.describe()
 
 
 def test_the_balanced_loss_trains_and_is_reported(pairs: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neuralrig.server.engine.params import ParamSpec
+from neuralrig.server.errors import ModelError
 
 from ..wavenet import WaveNetModel, validate_wavenet_config
 from .tcn import audio_tensor, check_control_count, controls_tensor, torch_activation
@@ -126,3 +127,42 @@ class WaveNetNet(nn.Module):
         check_control_count(self.n_controls, controls)
         config, tensors = self.export()
         return WaveNetModel(config, tensors, controls=controls)
+
+
+GATE_BIAS = 2.0  # sigmoid(2) = 0.88: open, with gradients (sigmoid' = 0.10) to learn from
+
+
+def gate_tensors(config: Mapping[str, Any], tensors: Mapping[str, np.ndarray]
+                 ) -> dict[str, np.ndarray]:
+    """An ungated WaveNet's weights as the gated ``config`` with the same output.
+
+    Each layer's gate half starts with zero weights and bias ``GATE_BIAS``, so every
+    activation is scaled by one constant g = sigmoid(GATE_BIAS); dividing each layer's
+    ``out`` by g keeps the residual path, and the head sums (every array's, seeded with the
+    one before) then all carry g, which the last array's head weight divides out. Training
+    then learns what the gates (and the knobs in their mixers) should do.
+    """
+    g = float(1.0 / (1.0 + np.exp(-GATE_BIAS)))
+    arrays = config["layers"]
+    out = {k: np.asarray(v, np.float32).copy() for k, v in tensors.items()}
+    for a, arr in enumerate(arrays):
+        if not arr["gated"]:
+            raise ModelError(f"gate_tensors: layer array {a} of the target is not gated")
+        c = arr["channels"]
+        for n in range(len(arr["dilations"])):
+            p = f"a{a}.l{n}."
+            conv, bias, mixer = out[p + "conv.weight"], out[p + "conv.bias"], \
+                out[p + "mixer.weight"]
+            if conv.shape[0] != c:
+                raise ModelError(f"gate_tensors: {p}conv.weight has {conv.shape[0]} output "
+                                 f"channels, not the {c} of an ungated layer")
+            out[p + "conv.weight"] = np.concatenate([conv, np.zeros_like(conv)])
+            out[p + "conv.bias"] = np.concatenate([bias, np.full_like(bias, GATE_BIAS)])
+            out[p + "mixer.weight"] = np.concatenate([mixer, np.zeros_like(mixer)])
+            out[p + "out.weight"] /= g
+        last = a == len(arrays) - 1
+        if last:
+            out[f"a{a}.head.weight"] /= g
+        elif f"a{a}.head.bias" in out:
+            out[f"a{a}.head.bias"] *= g
+    return out

@@ -39,8 +39,13 @@ _LACTOSE = {"nano": (4, (4, 4)), "feather": (8, (4, 4)), "lite": (8, (8, 8)),
             "standard": (16, (8, 8))}
 
 
-def wavenet_config(size: str, n_controls: int) -> dict:
-    """NAM's WaveNet preset of this size, with the condition widened for the controls."""
+def wavenet_config(size: str, n_controls: int, gated: bool = False) -> dict:
+    """NAM's WaveNet preset of this size, with the condition widened for the controls.
+
+    ``gated``: each layer's activation is tanh(z) * sigmoid(z'), NAM's A1 ``gated``
+    option: twice the convolution and mixer weights, and a way for the knobs to scale a
+    channel's signal rather than only shift it.
+    """
     c = _WAVENET_CHANNELS[size]
     if size == "standard":
         first = second = [1 << i for i in range(10)]
@@ -52,7 +57,7 @@ def wavenet_config(size: str, n_controls: int) -> dict:
     def array(inputs: int, channels: int, head: int, dilations: list[int], bias: bool) -> dict:
         return {"input_size": inputs, "condition_size": cond, "channels": channels,
                 "head_size": head, "kernel_sizes": [3] * len(dilations),
-                "dilations": dilations, "activation": "Tanh", "gated": False,
+                "dilations": dilations, "activation": "Tanh", "gated": gated,
                 "head_bias": bias}
 
     return {"layers": [array(1, c, c // 2, first, False),
@@ -96,9 +101,11 @@ class Recipe:
         return f"{self.arch} {self.size} ({weights:,} weights)"
 
 
-def build_recipe(arch: str, size: str, n_controls: int, dry_train: np.ndarray | None = None
-                 ) -> Recipe:
+def build_recipe(arch: str, size: str, n_controls: int, dry_train: np.ndarray | None = None,
+                 gated: bool = False) -> Recipe:
     """The network for ``arch``/``size`` taking ``n_controls`` knobs.
+
+    ``gated`` (WaveNet only) gates every layer's activation; see ``wavenet_config``.
 
     LACTOSE needs ``dry_train`` (a sample of the training input) to place its
     region thresholds at the input's quantiles.
@@ -109,11 +116,13 @@ def build_recipe(arch: str, size: str, n_controls: int, dry_train: np.ndarray | 
         raise ModelError(f"unknown size {size!r} (choose from {', '.join(SIZES)})")
     if size in RECURRENT_ONLY_SIZES and arch not in ("lstm", "gru"):
         raise ModelError(f"size {size!r} is for lstm and gru; {arch} goes up to standard")
+    if gated and arch != "wavenet":
+        raise ModelError(f"gated activations are a WaveNet option, not {arch}'s")
     if arch in ("lstm", "gru"):
         net = RecurrentNet(arch, _RECURRENT_HIDDEN[size], 1, n_controls)
         return Recipe(arch, size, net, 1024, 4096, 64, 0.008, net.to_model)
     if arch == "wavenet":
-        net = WaveNetNet(wavenet_config(size, n_controls), n_controls)
+        net = WaveNetNet(wavenet_config(size, n_controls, gated), n_controls)
         return Recipe(arch, size, net, net.receptive_field - 1, 8192, 16, 0.004, net.to_model)
     if arch == "tcn":
         channels, dilations = _TCN[size]

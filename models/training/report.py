@@ -50,6 +50,7 @@ def build_report(result: TrainResult, captures: CaptureSet, options: TrainOption
         "train_seconds": round(result.train_seconds, 1),
         "arch": options.arch,
         "size": options.size,
+        "gated": options.gated,
         "weights": weights,
         "model": result.model.describe(),
         "sample_rate": captures.sample_rate,

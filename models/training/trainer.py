@@ -71,6 +71,7 @@ class TrainOptions:
     mrstft_weight: float = 2e-4
     loss: str = "pre"  # pre | balanced (see losses.EffectLoss)
     init: str = ""  # a neuralrig model of the same architecture to start from
+    gated: bool = False  # WaveNet: gated activations (recipes.wavenet_config)
 
 
 @dataclass
@@ -106,7 +107,9 @@ def checkpoint_path(model_path: Path) -> Path:
 
 
 def _fingerprint(captures: CaptureSet, options: TrainOptions) -> dict[str, Any]:
-    return {"arch": options.arch, "size": options.size,
+    # "gated" only when set: an ungated run's checkpoint from before the option still resumes.
+    gated = {"gated": True} if options.gated else {}
+    return {"arch": options.arch, "size": options.size, **gated,
             "controls": [c.name for c in captures.controls],
             "sources": list(captures.sources), "sample_rate": captures.sample_rate,
             "init": options.init, "loss": options.loss}
@@ -175,7 +178,8 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
     trained = captures.trained
     dry_sample = np.concatenate([r.capture.dry[r.capture.train[0]:r.capture.train[1]][::97]
                                  for r in trained])
-    recipe = build_recipe(options.arch, options.size, len(captures.controls), dry_sample)
+    recipe = build_recipe(options.arch, options.size, len(captures.controls), dry_sample,
+                          gated=options.gated)
     if options.init:
         _initialise(recipe, options, len(captures.controls))
     recipe.net.to(device)
@@ -305,9 +309,18 @@ def _initialise(recipe: Recipe, options: TrainOptions, n_controls: int) -> None:
         raise TrainingError(f"--init {options.init}: a {arch} model with "
                             f"{len(model.controls)} controls cannot start a {options.arch} "
                             f"{options.size} run with {n_controls} (--init works for lstm, gru "
-                            "and wavenet models of the same architecture and size, or a "
-                            "smaller lstm or gru, which is widened)")
+                            "and wavenet models of the same architecture and size, a "
+                            "smaller lstm or gru, which is widened, or an ungated wavenet "
+                            "for a --gated run)")
     tensors = export()[2]
+    if options.gated and arch == "wavenet" and not export()[1]["layers"][0]["gated"]:
+        from ..nets.wavenet import gate_tensors
+
+        try:
+            tensors = gate_tensors(recipe.net.config, tensors)
+        except (ModelError, KeyError) as exc:
+            raise TrainingError(f"--init {options.init}: {exc}") from None
+        log.info("gated %s's activations (the same output to start with)", options.init)
     hidden = getattr(recipe.net, "hidden_size", None)
     if hidden is not None and "weight_hh_l0" in tensors \
             and tensors["weight_hh_l0"].shape[1] != hidden:

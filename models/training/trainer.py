@@ -303,7 +303,7 @@ def _initialise(recipe: Recipe, options: TrainOptions, n_controls: int) -> None:
 
     model = load_model(options.init)
     export = getattr(model, "export_native", None)
-    arch = export()[0] if export else model.architecture
+    arch, config, tensors = export() if export else (model.architecture, {}, {})
     loader = getattr(recipe.net, "load_exported", None)
     if loader is None or arch != options.arch or len(model.controls) != n_controls:
         raise TrainingError(f"--init {options.init}: a {arch} model with "
@@ -312,8 +312,7 @@ def _initialise(recipe: Recipe, options: TrainOptions, n_controls: int) -> None:
                             "and wavenet models of the same architecture and size, a "
                             "smaller lstm or gru, which is widened, or an ungated wavenet "
                             "for a --gated run)")
-    tensors = export()[2]
-    if options.gated and arch == "wavenet" and not export()[1]["layers"][0]["gated"]:
+    if options.gated and arch == "wavenet" and not config["layers"][0]["gated"]:
         from ..nets.wavenet import gate_tensors
 
         try:

@@ -208,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "gated option; twice the convolution weights), so knobs can scale "
                          "a channel's signal; --init from an ungated model of the same size "
                          "starts with its output")
+    trainer.add_argument("--focus", action="store_true",
+                         help="after each epoch, draw examples from each recording in "
+                         "proportion to its validation ESR, so training spends its steps on "
+                         "the knob settings the model plays worst (the held-out figure is "
+                         "the worst setting's)")
     trainer.add_argument("--init", metavar="MODEL.safetensors", default="",
                          help="start from this model's weights (same --arch and --size): "
                          "fine-tune it on new or more captures")
@@ -362,7 +367,7 @@ def run(args: argparse.Namespace) -> int:
                                steps=args.steps or 0, batch=args.batch or 0, lr=args.lr or 0.0,
                                patience=args.patience, seed=args.seed, device=args.device,
                                threads=args.threads or 0, init=args.init, loss=args.loss,
-                               gated=args.gated)
+                               gated=args.gated, focus=args.focus)
         captures = load_captures(args.dry, args.wet, args.pairs)
         _interrupt_on_signals()
         _, report = run_training(captures, args.output, options, resume=args.resume,

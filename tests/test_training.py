@@ -16,10 +16,16 @@ from neuralrig.models.circuits import CIRCUITS
 from neuralrig.models.formats import load_model
 from neuralrig.models.nets.recurrent import RecurrentNet
 from neuralrig.models.nets.wavenet import WaveNetNet
-from neuralrig.models.training.dataset import load_pairs
+from neuralrig.models.training.dataset import SegmentSampler, load_pairs
 from neuralrig.models.training.pipeline import run_training
-from neuralrig.models.training.recipes import wavenet_config
-from neuralrig.models.training.trainer import TrainingError, TrainOptions, checkpoint_path
+from neuralrig.models.training.recipes import build_recipe, wavenet_config
+from neuralrig.models.training.trainer import (
+    TrainingError,
+    TrainOptions,
+    _validation_esr,
+    checkpoint_path,
+    train,
+)
 from neuralrig.server.audiofile import write_audio
 from neuralrig.server.engine.params import ParamSpec
 from neuralrig.server.errors import CaptureError
@@ -149,8 +155,6 @@ def test_an_interrupted_run_resumes_from_its_last_epoch(pairs: Path, tmp_path: P
     def interrupt_in_epoch_2(_: str, entry: dict) -> None:
         if entry["epoch"] == 2:
             raise KeyboardInterrupt
-
-    from neuralrig.models.training.trainer import train
 
     with pytest.raises(TrainingError, match="--resume"):
         train(captures, out, options, progress=interrupt_in_epoch_2)
@@ -294,7 +298,6 @@ def test_widening_keeps_the_output_and_large_is_recurrent_only() -> None:
     import torch
 
     from neuralrig.models.nets.recurrent import RecurrentNet, widen
-    from neuralrig.models.training.recipes import build_recipe
     from neuralrig.server.errors import ModelError
 
     for cell in ("lstm", "gru"):
@@ -314,7 +317,6 @@ def test_widening_keeps_the_output_and_large_is_recurrent_only() -> None:
 
 def test_gating_a_wavenet_keeps_its_output_and_its_gates_learn() -> None:
     from neuralrig.models.nets.wavenet import gate_tensors
-    from neuralrig.models.training.recipes import build_recipe
     from neuralrig.server.errors import ModelError
 
     torch.manual_seed(0)
@@ -367,3 +369,68 @@ def test_the_balanced_loss_trains_and_is_reported(pairs: Path, tmp_path: Path) -
     esr = [h["validation_esr"] for h in trained.history]
     assert min(esr[1:]) < esr[0] and all(np.isfinite(esr))
     assert report["loss"].startswith("per-example ESR")
+
+
+def test_focus_draws_each_recording_in_proportion_to_its_score(pairs: Path) -> None:
+    trained = load_pairs(pairs).trained  # two recordings, equally long
+    sampler = SegmentSampler(trained, 256, 64, seed=3)
+    assert sampler.weights == pytest.approx([0.5, 0.5])
+    sampler.focus([0.03, 0.01])
+    assert sampler.weights == pytest.approx([0.75, 0.25])
+    sampler.batch(4000)
+    assert np.mean(sampler.last_recordings == 0) == pytest.approx(0.75, abs=0.03)
+    for bad in ([0.1], [0.0, 0.0], [np.nan, 0.1], [-0.1, 0.2]):
+        with pytest.raises(ValueError, match="focus"):
+            sampler.focus(bad)
+    assert sampler.weights == pytest.approx([0.75, 0.25])  # a refused score changes nothing
+
+
+def _interrupt_in_epoch_2(_: str, entry: dict) -> None:
+    """Stops a run before epoch 2 is checkpointed: the checkpoint holds epoch 1."""
+    if entry["epoch"] == 2:
+        raise KeyboardInterrupt
+
+
+def test_a_focused_run_draws_by_validation_esr_and_resumes_with_it(pairs: Path,
+                                                                   tmp_path: Path) -> None:
+    captures = load_pairs(pairs)
+    out = tmp_path / "focus.safetensors"
+    options = TrainOptions(arch="lstm", size="nano", epochs=3, steps=2, focus=True)
+    with pytest.raises(TrainingError, match="--resume"):
+        train(captures, out, options, progress=_interrupt_in_epoch_2)
+    state = torch.load(checkpoint_path(out), weights_only=True)
+    recipe = build_recipe("lstm", "nano", 2)
+    recipe.net.load_state_dict(state["net"])
+    val = np.array(_validation_esr(recipe, captures.trained, torch.device("cpu")))
+    assert abs(val[0] - val[1]) > 0.01 * val.max()  # the settings are played unequally well
+    assert state["sampler_weights"] == pytest.approx(val / val.sum(), rel=1e-4)
+    with pytest.raises(TrainingError, match="different run"):
+        train(captures, out, TrainOptions(arch="lstm", size="nano", epochs=3, steps=2),
+              resume=True)
+    result, report = run_training(captures, out, options, resume=True, bar=False, plots=False)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3] and report["focus"] is True
+    # the epoch kept is the one whose worst setting was best, the figure focus aims at
+    worst = [h["validation_worst_esr"] for h in result.history]
+    assert result.best_epoch == 1 + int(np.argmin(worst))
+    assert all(h["validation_worst_esr"] >= h["validation_esr"] for h in result.history)
+
+
+def test_a_new_run_ramps_its_learning_rate_up_and_a_resumed_one_does_not(
+        pairs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    steps: list[float] = []
+
+    class RecordingAdam(torch.optim.Adam):
+        def step(self, closure=None):  # type: ignore[override]
+            steps.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    monkeypatch.setattr(torch.optim, "Adam", RecordingAdam)
+    captures = load_pairs(pairs)
+    out = tmp_path / "warm.safetensors"
+    options = TrainOptions(arch="lstm", size="nano", epochs=3, steps=4, lr=0.004)
+    with pytest.raises(TrainingError, match="--resume"):
+        train(captures, out, options, progress=_interrupt_in_epoch_2)
+    assert steps == pytest.approx([0.001, 0.002, 0.003, 0.004] + [0.004] * 4)
+    steps.clear()
+    train(captures, out, options, resume=True)  # epochs 2 and 3, from epoch 1's checkpoint
+    assert steps == pytest.approx([0.004] * 8)

@@ -255,8 +255,8 @@ class SegmentSampler:
                 raise CaptureError(f"{r.label}: the training section ({hi - lo} samples) is "
                                    f"shorter than one example ({span})")
             self._ranges.append((lo, hi - span))
-        sizes = np.array([hi - lo for lo, hi in self._ranges], np.float64)
-        self._weights = sizes / sizes.sum()
+        self._sizes = np.array([hi - lo for lo, hi in self._ranges], np.float64)
+        self._weights = self._sizes / self._sizes.sum()
         self.rng = np.random.default_rng(seed)
         self.last_recordings = np.zeros(0, np.int64)  # which recording each example came from
 
@@ -270,6 +270,26 @@ class SegmentSampler:
             emphasised = wet[1:] - coef * wet[:-1]
             out[i] = (np.mean(wet * wet), np.mean(emphasised * emphasised))
         return np.maximum(out, 1e-12)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The chance that an example comes from each recording."""
+        return self._weights.copy()
+
+    @weights.setter
+    def weights(self, value: Sequence[float]) -> None:  # a checkpoint's, on --resume
+        self.focus(np.asarray(value, np.float64) / self._sizes)
+
+    def focus(self, scores: Sequence[float]) -> None:
+        """Draw from each recording in proportion to its training audio times its score
+        (``train --focus`` passes each recording's validation ESR)."""
+        scores = np.asarray(scores, np.float64)
+        if scores.shape != self._sizes.shape or not np.all(np.isfinite(scores)) \
+                or np.any(scores < 0) or not np.any(scores > 0):
+            raise ValueError(f"focus: {len(self._sizes)} finite scores >= 0, not all zero, "
+                             f"are needed (got {scores.tolist()})")
+        weighted = self._sizes * scores
+        self._weights = weighted / weighted.sum()
 
     @property
     def train_samples(self) -> int:

@@ -63,9 +63,11 @@ def run_training(captures: CaptureSet, output: str | Path, options: TrainOptions
                  len(captures.recordings), captures.shared_latency)
 
     def progress(_: str, entry: dict[str, float]) -> None:
-        log.info("epoch %d: loss %.4f, validation ESR %.5f (best %.5f), lr %.2g, %.0f s",
-                 entry["epoch"], entry["train_loss"], entry["validation_esr"],
-                 entry["best_esr"], entry["lr"], entry["seconds"])
+        log.info("epoch %d: loss %.4f, validation ESR %.5f, worst setting %.5f (best %s "
+                 "%.5f), lr %.2g, %.0f s", entry["epoch"], entry["train_loss"],
+                 entry["validation_esr"], entry["validation_worst_esr"],
+                 "worst" if options.focus else "mean", entry["best_esr"], entry["lr"],
+                 entry["seconds"])
 
     result = train(captures, output, options, resume=resume, progress=progress, bar=bar)
     report = build_report(result, captures, options, _capture_info(captures))

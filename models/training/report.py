@@ -51,6 +51,7 @@ def build_report(result: TrainResult, captures: CaptureSet, options: TrainOption
         "arch": options.arch,
         "size": options.size,
         "gated": options.gated,
+        "focus": options.focus,
         "weights": weights,
         "model": result.model.describe(),
         "sample_rate": captures.sample_rate,
@@ -96,6 +97,9 @@ def write_plots(model_path: Path, result: TrainResult, captures: CaptureSet) -> 
     epochs = [h["epoch"] for h in result.history]
     ax.semilogy(epochs, [h["train_loss"] for h in result.history], label="training loss")
     ax.semilogy(epochs, [h["validation_esr"] for h in result.history], label="validation ESR")
+    worst_curve = [h.get("validation_worst_esr") for h in result.history]
+    if len(captures.trained) > 1 and None not in worst_curve:
+        ax.semilogy(epochs, worst_curve, label="validation ESR, worst setting")
     ax.axhline(GREAT, color="green", lw=0.8, ls="--", label="ESR 0.01 (great)")
     ax.axvline(result.best_epoch, color="grey", lw=0.8, ls=":", label="best epoch")
     ax.set_xlabel("epoch")

@@ -64,6 +64,7 @@ class Stage(NamedTuple):
     patience: int = 10
     size: str = ""  # "": the model's size; another one widens the model (train --init)
     gated: bool = False  # WaveNet: gate the activations (train --gated; from an ungated init)
+    focus: bool = False  # draw examples by each setting's validation ESR (train --focus)
 
 
 # Stage 3 (`--loss balanced`) weighs dark tone settings as much as bright ones: with the
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                    str(args.threads), "--loss", stage.loss, "--patience", str(stage.patience)]
             cmd += ["--init", str(previous)] if previous else []
             cmd += ["--gated"] if stage.gated else []
+            cmd += ["--focus"] if stage.focus else []
             cmd += ["--lr", str(stage.lr)] if stage.lr else []
             cmd += [] if last else ["--no-plots"]
             print(" ".join(cmd), flush=True)

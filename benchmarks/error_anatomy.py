@@ -1,0 +1,88 @@
+"""How much of a shipped overdrive model's error is linear: a tone the model misses.
+
+    python benchmarks/error_anatomy.py [--model overdrive-wavenet-nano] [--seconds 4]
+
+At each knob setting it renders seconds of the capture signal's validation section
+through the reference circuit (as a pedal sounds: causal, level -6 dB) and through the
+model, and prints the model's ESR, then the ESR left once the model's output is passed
+through the best linear filter for that setting (64 taps, 8 of them ahead, fitted by
+least squares to the circuit's output). What the filter removes is error a fixed
+equaliser after the model would fix: spectral shape, such as a tone stage the model
+plays too bright or too dark. What stays is error in the nonlinearity or in how it moves
+with the knobs. The settings are the held-out grid (never trained on) and the four
+corners of the knob range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from neuralrig.models.capture import capture_signal
+from neuralrig.models.capture.align import CAUSAL_MARGIN
+from neuralrig.models.circuits import CIRCUITS
+from neuralrig.models.formats import load_model
+from neuralrig.server.config import builtin_data_dir
+
+RATE = 48000
+TAPS = range(-8, 56)  # filter taps: 8 samples ahead of the model's output, 55 behind
+CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
+
+
+def model_and_target(name: str, dry: np.ndarray, drive: float, tone: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The model's output and the circuit's, aligned as the model was trained."""
+    path = builtin_data_dir() / f"{name}.safetensors"
+    report = json.loads(path.with_name(f"{name}.report.json").read_text())
+    shift = report["capture"]["aligned_at_latency"] - CAUSAL_MARGIN
+    wet = CIRCUITS["overdrive"].render(dry, RATE, drive=drive, tone=tone, level=-6.0,
+                                       compensate_latency=False)
+    model = load_model(path)
+    model.prepare(1, 128)
+    model.set_control("drive", drive)
+    model.set_control("tone", tone)
+    model.reset()
+    out = np.zeros((1, dry.size), np.float32)
+    for i in range(0, dry.size, 128):
+        model.process(dry[None, i:i + 128], out[:, i:i + 128])
+    settle = RATE  # the first second: the circuit and the model settle
+    return (out[0, settle:dry.size - shift].astype(np.float64),
+            wet[settle + shift:].astype(np.float64))
+
+
+def esr_with_and_without_filter(pred: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    edge = max(abs(k) for k in TAPS)
+    shifted = np.stack([np.roll(pred, k) for k in TAPS], 1)[edge:-edge]
+    t = target[edge:-edge]
+    h, *_ = np.linalg.lstsq(shifted, t, rcond=None)
+    energy = float(np.sum(t * t))
+    return (float(np.sum((shifted[:, TAPS.index(0)] - t) ** 2)) / energy,
+            float(np.sum((shifted @ h - t) ** 2)) / energy)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="overdrive-wavenet-nano",
+                        help="a shipped model's name (models/data/NAME.safetensors)")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    args = parser.parse_args()
+    x, layout = capture_signal(RATE)
+    lo = layout.validation[0]
+    dry = x[lo - RATE:lo + int(args.seconds * RATE)]
+    report = json.loads((builtin_data_dir() / f"{args.model}.report.json").read_text())
+    held = [(g["controls"]["drive"], g["controls"]["tone"]) for g in report["grid"]
+            if not g["seen"]]
+    print(f"{args.model}: ESR over {args.seconds:g} s of the validation section\n")
+    print("| drive | tone | held out | ESR | after the best linear filter | linear share |")
+    print("|---|---|---|---|---|---|")
+    for drive, tone in held + list(CORNERS):
+        plain, filtered = esr_with_and_without_filter(*model_and_target(args.model, dry,
+                                                                       drive, tone))
+        print(f"| {drive:g} | {tone:g} | {'yes' if (drive, tone) in held else 'no'} | "
+              f"{plain:.4f} | {filtered:.4f} | {1 - filtered / plain:.0%} |")
+
+
+if __name__ == "__main__":
+    main()

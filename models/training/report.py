@@ -96,9 +96,11 @@ def write_plots(model_path: Path, result: TrainResult, captures: CaptureSet) -> 
     fig, ax = plt.subplots(figsize=(7, 4))
     epochs = [h["epoch"] for h in result.history]
     ax.semilogy(epochs, [h["train_loss"] for h in result.history], label="training loss")
-    ax.semilogy(epochs, [h["validation_esr"] for h in result.history], label="validation ESR")
     worst_curve = [h.get("validation_worst_esr") for h in result.history]
-    if len(captures.trained) > 1 and None not in worst_curve:
+    several = len(captures.trained) > 1 and None not in worst_curve
+    ax.semilogy(epochs, [h["validation_esr"] for h in result.history],
+                label="validation ESR, mean" if several else "validation ESR")
+    if several:
         ax.semilogy(epochs, worst_curve, label="validation ESR, worst setting")
     ax.axhline(GREAT, color="green", lw=0.8, ls="--", label="ESR 0.01 (great)")
     ax.axvline(result.best_epoch, color="grey", lw=0.8, ls=":", label="best epoch")

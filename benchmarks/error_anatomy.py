@@ -21,35 +21,12 @@ import json
 import numpy as np
 
 from neuralrig.models.capture import capture_signal
-from neuralrig.models.capture.align import CAUSAL_MARGIN
-from neuralrig.models.circuits import CIRCUITS
-from neuralrig.models.formats import load_model
+from neuralrig.models.make_shipped_models import against_circuit
 from neuralrig.server.config import builtin_data_dir
 
 RATE = 48000
 TAPS = range(-8, 56)  # filter taps: 8 samples ahead of the model's output, 55 behind
 CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
-
-
-def model_and_target(name: str, dry: np.ndarray, drive: float, tone: float
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """The model's output and the circuit's, aligned as the model was trained."""
-    path = builtin_data_dir() / f"{name}.safetensors"
-    report = json.loads(path.with_name(f"{name}.report.json").read_text())
-    shift = report["capture"]["aligned_at_latency"] - CAUSAL_MARGIN
-    wet = CIRCUITS["overdrive"].render(dry, RATE, drive=drive, tone=tone, level=-6.0,
-                                       compensate_latency=False)
-    model = load_model(path)
-    model.prepare(1, 128)
-    model.set_control("drive", drive)
-    model.set_control("tone", tone)
-    model.reset()
-    out = np.zeros((1, dry.size), np.float32)
-    for i in range(0, dry.size, 128):
-        model.process(dry[None, i:i + 128], out[:, i:i + 128])
-    settle = RATE  # the first second: the circuit and the model settle
-    return (out[0, settle:dry.size - shift].astype(np.float64),
-            wet[settle + shift:].astype(np.float64))
 
 
 def esr_with_and_without_filter(pred: np.ndarray, target: np.ndarray) -> tuple[float, float]:
@@ -78,8 +55,8 @@ def main() -> None:
     print("| drive | tone | held out | ESR | after the best linear filter | linear share |")
     print("|---|---|---|---|---|---|")
     for drive, tone in held + list(CORNERS):
-        plain, filtered = esr_with_and_without_filter(*model_and_target(args.model, dry,
-                                                                       drive, tone))
+        path = builtin_data_dir() / f"{args.model}.safetensors"
+        plain, filtered = esr_with_and_without_filter(*against_circuit(path, dry, drive, tone))
         print(f"| {drive:g} | {tone:g} | {'yes' if (drive, tone) in held else 'no'} | "
               f"{plain:.4f} | {filtered:.4f} | {1 - filtered / plain:.0%} |")
 

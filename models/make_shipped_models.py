@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,33 @@ def render_pairs(work: Path) -> dict[str, Path]:
         paths[stage] = work / f"pairs-{stage}.toml"
         paths[stage].write_text("\n".join(lines) + "\n", encoding="utf-8")
     return paths
+
+
+def against_circuit(model_path: Path, dry: np.ndarray, drive: float, tone: float,
+                    settle: int = RATE) -> tuple[np.ndarray, np.ndarray]:
+    """A shipped model's output and the circuit's at one setting, aligned as it was trained.
+
+    Both run ``dry`` from silence; the first ``settle`` samples, where they settle, are
+    dropped. The circuit sounds as a pedal does (causal, at the renders' level), shifted by
+    the capture's shared latency (the model report's) less the causal margin.
+    """
+    from .capture.align import CAUSAL_MARGIN
+    from .formats import load_model
+
+    report = json.loads(model_path.with_name(f"{model_path.stem}.report.json").read_text())
+    shift = report["capture"]["aligned_at_latency"] - CAUSAL_MARGIN
+    wet = CIRCUITS["overdrive"].render(dry, RATE, drive=drive, tone=tone, level=LEVEL_DB,
+                                       compensate_latency=False)
+    model = load_model(model_path)
+    model.prepare(1, 128)
+    model.set_control("drive", drive)
+    model.set_control("tone", tone)
+    model.reset()
+    out = np.zeros((1, dry.size), np.float32)
+    for i in range(0, dry.size, 128):
+        model.process(dry[None, i:i + 128], out[:, i:i + 128])
+    return (out[0, settle:dry.size - shift].astype(np.float64),
+            wet[settle + shift:].astype(np.float64))
 
 
 def _wav(drive: float, tone: float) -> str:

@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 
 from neuralrig.models.capture import capture_signal
-from neuralrig.models.capture.align import CAUSAL_MARGIN
-from neuralrig.models.circuits import CIRCUITS
-from neuralrig.models.formats import load_model
+from neuralrig.models.make_shipped_models import against_circuit
 from neuralrig.server.config import builtin_data_dir
 
 RATE = 48000
@@ -30,21 +28,7 @@ def validation_dry() -> np.ndarray:
 def _esr(name: str, dry: np.ndarray, drive: float, tone: float) -> tuple[float, dict]:
     path = builtin_data_dir() / f"{name}.safetensors"
     report = json.loads(path.with_name(f"{name}.report.json").read_text())
-    # As the model was trained: the circuit as a pedal sounds (causal), aligned at the
-    # capture's shared latency less the causal margin.
-    shift = report["capture"]["aligned_at_latency"] - CAUSAL_MARGIN
-    wet = CIRCUITS["overdrive"].render(dry, RATE, drive=drive, tone=tone, level=-6.0,
-                                       compensate_latency=False)
-    model = load_model(path)
-    model.prepare(1, 128)
-    model.set_control("drive", drive)
-    model.set_control("tone", tone)
-    model.reset()
-    out = np.zeros((1, dry.size), np.float32)
-    for i in range(0, dry.size, 128):
-        model.process(dry[None, i:i + 128], out[:, i:i + 128])
-    pred = out[0, WARMUP:dry.size - shift].astype(np.float64)
-    target = wet[WARMUP + shift:].astype(np.float64)
+    pred, target = against_circuit(path, dry, drive, tone, settle=WARMUP)
     grid = {(g["controls"]["drive"], g["controls"]["tone"]): g for g in report["grid"]}
     assert not grid[(drive, tone)]["seen"]  # a held-out setting
     return float(np.sum((pred - target) ** 2) / np.sum(target ** 2)), grid[(drive, tone)]

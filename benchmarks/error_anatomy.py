@@ -54,8 +54,8 @@ def main() -> None:
     print(f"{args.model}: ESR over {args.seconds:g} s of the validation section\n")
     print("| drive | tone | held out | ESR | after the best linear filter | linear share |")
     print("|---|---|---|---|---|---|")
+    path = builtin_data_dir() / f"{args.model}.safetensors"
     for drive, tone in held + list(CORNERS):
-        path = builtin_data_dir() / f"{args.model}.safetensors"
         plain, filtered = esr_with_and_without_filter(*against_circuit(path, dry, drive, tone))
         print(f"| {drive:g} | {tone:g} | {'yes' if (drive, tone) in held else 'no'} | "
               f"{plain:.4f} | {filtered:.4f} | {1 - filtered / plain:.0%} |")

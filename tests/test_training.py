@@ -147,17 +147,18 @@ def test_a_tiny_conditioned_model_learns_and_the_result_loads_and_renders(
     assert np.isfinite(y).all() and np.abs(y).max() > 1e-3
 
 
+def _interrupt_in_epoch_2(_: str, entry: dict) -> None:
+    """Stops a run before epoch 2 is checkpointed: the checkpoint holds epoch 1."""
+    if entry["epoch"] == 2:
+        raise KeyboardInterrupt
+
+
 def test_an_interrupted_run_resumes_from_its_last_epoch(pairs: Path, tmp_path: Path) -> None:
     captures = load_pairs(pairs)
     out = tmp_path / "od.safetensors"
     options = TrainOptions(arch="wavenet", size="nano", epochs=3, steps=2)
-
-    def interrupt_in_epoch_2(_: str, entry: dict) -> None:
-        if entry["epoch"] == 2:
-            raise KeyboardInterrupt
-
     with pytest.raises(TrainingError, match="--resume"):
-        train(captures, out, options, progress=interrupt_in_epoch_2)
+        train(captures, out, options, progress=_interrupt_in_epoch_2)
     assert checkpoint_path(out).exists() and not out.exists()
     with pytest.raises(TrainingError, match="unfinished run"):
         train(captures, out, options)
@@ -383,12 +384,6 @@ def test_focus_draws_each_recording_in_proportion_to_its_score(pairs: Path) -> N
         with pytest.raises(ValueError, match="focus"):
             sampler.focus(bad)
     assert sampler.weights == pytest.approx([0.75, 0.25])  # a refused score changes nothing
-
-
-def _interrupt_in_epoch_2(_: str, entry: dict) -> None:
-    """Stops a run before epoch 2 is checkpointed: the checkpoint holds epoch 1."""
-    if entry["epoch"] == 2:
-        raise KeyboardInterrupt
 
 
 def test_a_focused_run_draws_by_validation_esr_and_resumes_with_it(pairs: Path,

@@ -214,8 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "the knob settings the model plays worst (the held-out figure is "
                          "the worst setting's)")
     trainer.add_argument("--init", metavar="MODEL.safetensors", default="",
-                         help="start from this model's weights (same --arch and --size): "
-                         "fine-tune it on new or more captures")
+                         help="start from this model's weights (same --arch; the same --size, or "
+                         "a larger one, which widens it with the same output): fine-tune "
+                         "it on new or more captures")
 
     samples = sub.add_parser(
         "train-samples", help="train the one-shot generator on a folder of WAV one-shots",

@@ -347,6 +347,38 @@ def test_gating_a_wavenet_keeps_its_output_and_its_gates_learn() -> None:
         build_recipe("lstm", "nano", 2, gated=True)
 
 
+def test_widening_a_wavenet_keeps_its_output_and_the_new_channels_learn() -> None:
+    from neuralrig.models.nets.wavenet import widen_tensors
+    from neuralrig.server.errors import ModelError
+
+    for gated in (False, True):
+        torch.manual_seed(1)
+        small = WaveNetNet(wavenet_config("nano", 2, gated=gated), 2)
+        with torch.no_grad():
+            for p in small.parameters():
+                p.mul_(3.0)
+        big = WaveNetNet(wavenet_config("feather", 2, gated=gated), 2)
+        big.load_exported(widen_tensors(big.config, small.export()[1]))
+        x, c = torch.randn(2, 1, 6000) * 0.3, torch.rand(2, 2)
+        ref = small(x, c).detach()
+        assert ref.abs().max() > 1e-3
+        out = big(x, c)
+        torch.testing.assert_close(out.detach(), ref, rtol=0, atol=1e-6 * float(ref.abs().max()))
+        # The weights reading the new channels start at zero and get gradients.
+        layer = big.arrays[1].layers[5]
+        assert layer.out.weight[:2, 2:].abs().sum() == 0
+        assert big.arrays[1].head.weight[:, 2:].abs().sum() == 0
+        (out - 0.5 * ref).pow(2).mean().backward()
+        assert layer.out.weight.grad[:2, 2:].abs().sum() > 0
+        assert big.arrays[1].head.weight.grad[:, 2:].abs().sum() > 0
+    with pytest.raises(ModelError, match="8 channels, more than 4"):
+        widen_tensors(wavenet_config("nano", 2), big.export()[1])
+    with pytest.raises(ModelError, match="not a plain layer"):
+        widen_tensors(wavenet_config("feather", 2), small.export()[1])  # gated into plain
+    with pytest.raises(ModelError, match="layers, not 10"):
+        widen_tensors(wavenet_config("standard", 2, gated=True), small.export()[1])
+
+
 def test_a_gated_run_starts_from_an_ungated_wavenet(pairs: Path, tmp_path: Path) -> None:
     captures = load_pairs(pairs)
     first = tmp_path / "plain.safetensors"
@@ -361,6 +393,13 @@ def test_a_gated_run_starts_from_an_ungated_wavenet(pairs: Path, tmp_path: Path)
     assert report["weights"] > 1.5 * trained.model.weight_count - 10
     loaded = load_model(tmp_path / "gated.safetensors")
     assert "gated" in loaded.describe()
+    # A wider WaveNet starts from the gated nano, with its output.
+    wide, report = run_training(captures, tmp_path / "wide.safetensors", TrainOptions(
+        arch="wavenet", size="feather", epochs=1, steps=1, lr=1e-6,
+        init=str(tmp_path / "gated.safetensors"), gated=True), bar=False, plots=False)
+    assert wide.history[0]["validation_esr"] == pytest.approx(
+        gated.history[0]["validation_esr"], rel=0.02)
+    assert "8ch x7 gated -> 4ch x13 gated" in report["model"]
 
 
 def test_the_balanced_loss_trains_and_is_reported(pairs: Path, tmp_path: Path) -> None:

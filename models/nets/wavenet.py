@@ -166,3 +166,66 @@ def gate_tensors(config: Mapping[str, Any], tensors: Mapping[str, np.ndarray]
         elif f"a{a}.head.bias" in out:
             out[f"a{a}.head.bias"] *= g
     return out
+
+
+
+WIDEN_SCALE = 0.05  # std of the weights that write into a new channel
+
+
+def _grow(old: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
+          new_bias: float = 0.0) -> np.ndarray:
+    """``old`` embedded in ``shape``: old outputs (rows) read no new inputs (zeros); new
+    rows read everything with small random weights, or are ``new_bias`` for a bias."""
+    if old.ndim != len(shape) or any(o > n for o, n in zip(old.shape, shape, strict=True)):
+        raise ModelError(f"widen: a {old.shape} tensor does not fit in {shape}")
+    if old.ndim == 1:
+        big = np.full(shape, new_bias, np.float32)
+    else:
+        big = np.zeros(shape, np.float32)
+        big[old.shape[0]:] = rng.normal(0.0, WIDEN_SCALE, (shape[0] - old.shape[0], *shape[1:]))
+    big[tuple(slice(0, s) for s in old.shape)] = old
+    return big
+
+
+def widen_tensors(config: Mapping[str, Any], tensors: Mapping[str, np.ndarray],
+                  seed: int = 0) -> dict[str, np.ndarray]:
+    """A narrower WaveNet's weights as the wider ``config`` with the same output.
+
+    Every weight that reads a new channel into an old one (or into the output) is zero,
+    so the old channels, and the output, compute what they did; every weight that writes
+    into a new channel is small and random, so the new channels carry a signal from the
+    start and the zero weights reading them get gradients. Layer counts, dilations,
+    kernels, the condition and gating must match; only channel and head widths grow.
+    """
+    rng = np.random.default_rng(seed)
+    old = {k: np.asarray(v, np.float32) for k, v in tensors.items()}
+    new: dict[str, np.ndarray] = {}
+    for a, arr in enumerate(config["layers"]):
+        c, halves, layers = arr["channels"], 2 if arr["gated"] else 1, len(arr["dilations"])
+        present = sum(f"a{a}.l{n}.conv.weight" in old for n in range(layers + 1))
+        if present != layers or f"a{a}.l{layers}.conv.weight" in old:
+            raise ModelError(f"widen: layer array {a} has {present} layers, not {layers}")
+        old_c = old[f"a{a}.l0.out.weight"].shape[0]
+        if old_c > c:
+            raise ModelError(f"widen: layer array {a} has {old_c} channels, more than {c}")
+        new[f"a{a}.rechannel.weight"] = _grow(old[f"a{a}.rechannel.weight"],
+                                              (c, arr["input_size"]), rng)
+        for n, k in enumerate(arr["kernel_sizes"]):
+            p = f"a{a}.l{n}."
+            conv = old[p + "conv.weight"]
+            if conv.shape != (halves * old_c, old_c, k):
+                raise ModelError(f"widen: {p}conv.weight is {conv.shape}, not a "
+                                 f"{'gated' if halves == 2 else 'plain'} layer of {old_c} "
+                                 f"channels and kernel {k}")
+            # The activation half and the gate half (gated) each grow from old_c to c rows.
+            for name, shape in (("conv.weight", (c, c, k)), ("conv.bias", (c,)),
+                                ("mixer.weight", (c, arr["condition_size"]))):
+                new[p + name] = np.concatenate([
+                    _grow(old[p + name][h * old_c:(h + 1) * old_c], shape, rng,
+                          GATE_BIAS if h == 1 else 0.0) for h in range(halves)])
+            new[p + "out.weight"] = _grow(old[p + "out.weight"], (c, c), rng)
+            new[p + "out.bias"] = _grow(old[p + "out.bias"], (c,), rng)
+        new[f"a{a}.head.weight"] = _grow(old[f"a{a}.head.weight"], (arr["head_size"], c), rng)
+        if f"a{a}.head.bias" in old:
+            new[f"a{a}.head.bias"] = _grow(old[f"a{a}.head.bias"], (arr["head_size"],), rng)
+    return new

@@ -329,7 +329,7 @@ def _initialise(recipe: Recipe, options: TrainOptions, n_controls: int) -> None:
                             f"{len(model.controls)} controls cannot start a {options.arch} "
                             f"{options.size} run with {n_controls} (--init works for lstm, gru "
                             "and wavenet models of the same architecture and size, a "
-                            "smaller lstm or gru, which is widened, or an ungated wavenet "
+                            "smaller one, which is widened, or an ungated wavenet "
                             "for a --gated run)")
     if options.gated and arch == "wavenet" and not config["layers"][0]["gated"]:
         from ..nets.wavenet import gate_tensors
@@ -339,6 +339,17 @@ def _initialise(recipe: Recipe, options: TrainOptions, n_controls: int) -> None:
         except (ModelError, KeyError) as exc:
             raise TrainingError(f"--init {options.init}: {exc}") from None
         log.info("gated %s's activations (the same output to start with)", options.init)
+    if arch == "wavenet" and config["layers"][0]["channels"] \
+            != recipe.net.config["layers"][0]["channels"]:
+        from ..nets.wavenet import widen_tensors
+
+        try:
+            tensors = widen_tensors(recipe.net.config, tensors, options.seed)
+        except (ModelError, KeyError) as exc:
+            raise TrainingError(f"--init {options.init}: {exc}") from None
+        log.info("widened %s from %s to %s channels (the same output to start with)",
+                 options.init, "/".join(str(a["channels"]) for a in config["layers"]),
+                 "/".join(str(a["channels"]) for a in recipe.net.config["layers"]))
     hidden = getattr(recipe.net, "hidden_size", None)
     if hidden is not None and "weight_hh_l0" in tensors \
             and tensors["weight_hh_l0"].shape[1] != hidden:

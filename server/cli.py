@@ -213,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "proportion to its validation ESR, so training spends its steps on "
                          "the knob settings the model plays worst (the held-out figure is "
                          "the worst setting's)")
+    trainer.add_argument("--average", type=float, default=0.0, metavar="DECAY",
+                         help="validate and keep a moving average of the weights, updated "
+                         "after each step with this decay (e.g. 0.99: about the last 100 "
+                         "steps), not the last step's weights: steadier when the validation "
+                         "ESR swings from epoch to epoch, as it does with --focus")
     trainer.add_argument("--init", metavar="MODEL.safetensors", default="",
                          help="start from this model's weights (same --arch; the same --size, or "
                          "a larger one, which widens it with the same output): fine-tune "
@@ -368,7 +373,7 @@ def run(args: argparse.Namespace) -> int:
                                steps=args.steps or 0, batch=args.batch or 0, lr=args.lr or 0.0,
                                patience=args.patience, seed=args.seed, device=args.device,
                                threads=args.threads or 0, init=args.init, loss=args.loss,
-                               gated=args.gated, focus=args.focus)
+                               gated=args.gated, focus=args.focus, average=args.average)
         captures = load_captures(args.dry, args.wet, args.pairs)
         _interrupt_on_signals()
         _, report = run_training(captures, args.output, options, resume=args.resume,

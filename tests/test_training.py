@@ -468,3 +468,46 @@ def test_a_new_run_ramps_its_learning_rate_up_and_a_resumed_one_does_not(
     steps.clear()
     train(captures, out, options, resume=True)  # epochs 2 and 3, from epoch 1's checkpoint
     assert steps == pytest.approx([0.004] * 8)
+
+
+def test_an_averaged_run_keeps_the_moving_average_of_its_weights(
+        pairs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    snapshots: list[list[torch.Tensor]] = []
+
+    class RecordingAdam(torch.optim.Adam):
+        def step(self, closure=None):  # type: ignore[override]
+            result = super().step(closure)
+            snapshots.append([p.detach().clone() for p in self.param_groups[0]["params"]])
+            return result
+
+    monkeypatch.setattr(torch.optim, "Adam", RecordingAdam)
+    captures = load_pairs(pairs)
+    options = TrainOptions(arch="lstm", size="nano", epochs=1, steps=3, lr=0.01, average=0.5)
+    result = train(captures, tmp_path / "avg.safetensors", options)
+    expected = snapshots[0]
+    for step in snapshots[1:]:
+        expected = [0.5 * e + 0.5 * p for e, p in zip(expected, step, strict=True)]
+    kept = list(result.recipe.net.parameters())
+    for e, k in zip(expected, kept, strict=True):
+        torch.testing.assert_close(k, e, rtol=0, atol=1e-6)
+    assert any(not torch.equal(k, last) for k, last in zip(kept, snapshots[-1], strict=True))
+    with pytest.raises(TrainingError, match="between 0 and 1"):
+        train(captures, tmp_path / "bad.safetensors",
+              TrainOptions(arch="lstm", size="nano", epochs=1, steps=1, average=1.5))
+
+
+def test_an_averaged_run_resumes_to_the_same_weights(pairs: Path, tmp_path: Path) -> None:
+    captures = load_pairs(pairs)
+    options = TrainOptions(arch="lstm", size="nano", epochs=2, steps=2, average=0.9)
+    whole = train(captures, tmp_path / "whole.safetensors", options)
+    out = tmp_path / "parts.safetensors"
+    with pytest.raises(TrainingError, match="--resume"):
+        train(captures, out, options, progress=_interrupt_in_epoch_2)
+    with pytest.raises(TrainingError, match="different run"):
+        train(captures, out, TrainOptions(arch="lstm", size="nano", epochs=2, steps=2),
+              resume=True)
+    parts = train(captures, out, options, resume=True)
+    assert [h["validation_esr"] for h in parts.history] == pytest.approx(
+        [h["validation_esr"] for h in whole.history], rel=1e-5)
+    for a, b in zip(whole.recipe.net.parameters(), parts.recipe.net.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)

@@ -92,8 +92,10 @@ class Recipe:
     lr: float
     export: Callable[[Sequence[ParamSpec]], StreamingModel]
 
-    def forward(self, x: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
-        out = self.net(x, controls)
+    def forward(self, x: torch.Tensor, controls: torch.Tensor,
+                net: nn.Module | None = None) -> torch.Tensor:
+        """The output of ``net`` (default this recipe's; e.g. its weights' average)."""
+        out = (net or self.net)(x, controls)
         return out[0] if isinstance(out, tuple) else out
 
     def describe(self) -> str:

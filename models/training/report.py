@@ -52,6 +52,7 @@ def build_report(result: TrainResult, captures: CaptureSet, options: TrainOption
         "size": options.size,
         "gated": options.gated,
         "focus": options.focus,
+        "average": options.average or None,
         "weights": weights,
         "model": result.model.describe(),
         "sample_rate": captures.sample_rate,

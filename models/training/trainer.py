@@ -80,6 +80,7 @@ class TrainOptions:
     init: str = ""  # a neuralrig model of the same architecture to start from
     gated: bool = False  # WaveNet: gated activations (recipes.wavenet_config)
     focus: bool = False  # draw examples in proportion to each recording's validation ESR
+    average: float = 0.0  # decay per step of the weights' moving average (0: none)
 
 
 @dataclass
@@ -115,8 +116,11 @@ def checkpoint_path(model_path: Path) -> Path:
 
 
 def _fingerprint(captures: CaptureSet, options: TrainOptions) -> dict[str, Any]:
-    # "gated" and "focus" only when set: a checkpoint from before the option still resumes.
-    extra = {key: True for key in ("gated", "focus") if getattr(options, key)}
+    # "gated", "focus" and "average" only when set: a checkpoint from before the option
+    # still resumes.
+    extra: dict[str, Any] = {key: True for key in ("gated", "focus") if getattr(options, key)}
+    if options.average:
+        extra["average"] = options.average
     return {"arch": options.arch, "size": options.size, **extra,
             "controls": [c.name for c in captures.controls],
             "sources": list(captures.sources), "sample_rate": captures.sample_rate,
@@ -138,22 +142,41 @@ def _tensor(a: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
 
-def _validation_esr(recipe: Recipe, recordings: list[Recording], device: torch.device
-                    ) -> list[float]:
+def _validation_esr(recipe: Recipe, recordings: list[Recording], device: torch.device,
+                    net: torch.nn.Module | None = None) -> list[float]:
+    """Each recording's ESR on its validation section, by ``net`` (default the recipe's)."""
     dry, wet, ctrl = validation_batch(recordings, recipe.warmup)
     skip = dry.shape[1] - (recordings[0].capture.validation[1] -
                            recordings[0].capture.validation[0])
-    recipe.net.eval()
+    net = net or recipe.net
+    net.eval()
     out = []
     group = max(1, VALIDATION_SAMPLES_PER_PASS // dry.shape[1])  # bounded memory
     with torch.no_grad():
         for i in range(0, len(recordings), group):
             pred = recipe.forward(_tensor(dry[i:i + group], device),
-                                  _tensor(ctrl[i:i + group], device))[:, 0, skip:]
+                                  _tensor(ctrl[i:i + group], device), net)[:, 0, skip:]
             target = _tensor(wet[i:i + group, skip:], device)
             out += [float(esr(p, t)) for p, t in zip(pred, target, strict=True)]
-    recipe.net.train()
+    net.train()
     return out
+
+
+def _averaged(net: torch.nn.Module, decay: float
+              ) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of ``net``'s weights (``decay`` per step), or None.
+
+    Validating and keeping the average instead of the last step's weights smooths out the
+    swings from one batch's knob settings to the next (large under ``--focus``).
+    """
+    if not decay:
+        return None
+    if not 0.0 < decay < 1.0:
+        raise TrainingError(f"--average {decay:g}: the decay per step must be between 0 and 1 "
+                            "(e.g. 0.99: about the last 100 steps)")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
 def streaming_esr(model: StreamingModel, rec: Recording, warmup: int, block: int = 1024
@@ -197,6 +220,8 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
     steps = options.steps or max(1, min(200, sampler.train_samples // (batch * recipe.segment)))
     optimiser = torch.optim.Adam(recipe.net.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=2)
+    averaged = _averaged(recipe.net, options.average)
+    judged = averaged.module if averaged is not None else recipe.net  # validated, kept
     loss_fn = EffectLoss(options.mrstft_weight, skip=recipe.warmup,
                          balanced=options.loss == "balanced")
     energies = sampler.energies(loss_fn.coef).astype(np.float32) if loss_fn.balanced else None
@@ -221,6 +246,8 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
         sampler.restore(_restore_rng(state["sampler"]))
         if "sampler_weights" in state:
             sampler.weights = state["sampler_weights"]
+        if averaged is not None:
+            averaged.load_state_dict(state["averaged"])
         history = [dict(h) for h in state["history"]]
         best_val, best_epoch = float(state["best_val"]), int(state["best_epoch"])
         best_state = state["best_net"]
@@ -254,6 +281,8 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(recipe.net.parameters(), 1.0)
                 optimiser.step()
+                if averaged is not None:
+                    averaged.update_parameters(recipe.net)
                 losses.append(loss.item())
                 if ticker is not None:
                     ticker.update(1)
@@ -261,7 +290,7 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
                                        val_esr=f"{best_val:.4f}" if history else "-")
             if ticker is not None:
                 ticker.close()
-            val = _validation_esr(recipe, trained, device)
+            val = _validation_esr(recipe, trained, device, judged)
             val_mean, val_worst = float(np.mean(val)), float(np.max(val))
             scheduler.step(val_mean)  # the mean: steadier than the worst setting's
             elapsed += time.perf_counter() - started
@@ -278,7 +307,7 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
                 sampler.focus(val)
             if score < best_val:
                 best_val, best_epoch = score, epoch
-                best_state = copy.deepcopy(recipe.net.state_dict())
+                best_state = copy.deepcopy(judged.state_dict())
             if progress is not None:
                 progress(f"epoch {epoch}", entry | {"best_esr": best_val})
             _save_checkpoint(ckpt, {
@@ -286,6 +315,7 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
                 "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
                 "sampler": _save_rng(sampler.state()), "history": history,
                 "sampler_weights": sampler.weights.tolist(),
+                "averaged": averaged.state_dict() if averaged is not None else None,
                 "best_val": best_val, "best_epoch": best_epoch, "best_net": best_state,
                 "epoch": epoch, "elapsed": elapsed, "options": asdict(options)})
             if epoch - best_epoch >= options.patience:

@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     trainer.add_argument("--loss", choices=LOSSES, default="pre",
                          help="pre: NAM's pre-emphasised ESR (default); balanced: per-example "
                          "ESR, pre-emphasised plus plain, which weighs dark or quiet knob "
-                         "settings as much as bright ones")
+                         "settings as much as bright ones; plain: per-example plain ESR "
+                         "alone, the figure the report's held-out grid gives")
     trainer.add_argument("--gated", action="store_true",
                          help="wavenet: gated activations, tanh(z) x sigmoid(z') (NAM A1's "
                          "gated option; twice the convolution weights), so knobs can scale "

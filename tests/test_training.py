@@ -402,13 +402,16 @@ def test_a_gated_run_starts_from_an_ungated_wavenet(pairs: Path, tmp_path: Path)
     assert "8ch x7 gated -> 4ch x13 gated" in report["model"]
 
 
-def test_the_balanced_loss_trains_and_is_reported(pairs: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("loss, text", [("balanced", "per-example ESR, pre-emphasised"),
+                                        ("plain", "per-example plain ESR")])
+def test_the_per_example_losses_train_and_are_reported(pairs: Path, tmp_path: Path,
+                                                       loss: str, text: str) -> None:
     captures = load_pairs(pairs)
     trained, report = run_training(captures, tmp_path / "bal.safetensors", TrainOptions(
-        arch="lstm", size="nano", epochs=3, steps=6, loss="balanced"), bar=False, plots=False)
+        arch="lstm", size="nano", epochs=3, steps=6, loss=loss), bar=False, plots=False)
     esr = [h["validation_esr"] for h in trained.history]
     assert min(esr[1:]) < esr[0] and all(np.isfinite(esr))
-    assert report["loss"].startswith("per-example ESR")
+    assert report["loss"].startswith(text)
 
 
 def test_focus_draws_each_recording_in_proportion_to_its_score(pairs: Path) -> None:

@@ -78,3 +78,19 @@ def test_balanced_loss_weighs_a_quiet_dark_example_as_much_as_a_loud_bright_one(
     assert balanced(near_silent, silent, energy).item() < 1e-4
     with pytest.raises(ValueError, match="recording energy"):
         balanced(target, target)
+
+
+def test_plain_loss_is_each_examples_plain_esr_against_its_recording() -> None:
+    bright, dark = _tone(3000.0), 0.1 * _tone(100.0)
+    target = torch.stack([bright, dark])
+    energy = torch.stack([torch.stack([torch.mean(x**2), torch.mean(pre_emphasis(x) ** 2)])
+                          for x in (bright, dark)])
+    plain = EffectLoss(mrstft_weight=0.0, balanced=True, emphasis=False)
+    # 10% too loud on the bright example, 20% on the dark one: ESR 0.01 and 0.04.
+    pred = torch.stack([1.1 * bright, 1.2 * dark])
+    assert plain(pred, target, energy).item() == pytest.approx((0.01 + 0.04) / 2, rel=1e-3)
+    # The balanced loss adds the pre-emphasised term, which the plain one leaves out.
+    both = EffectLoss(mrstft_weight=0.0, balanced=True)
+    assert both(pred, target, energy).item() == pytest.approx(2 * (0.01 + 0.04) / 2, rel=1e-3)
+    with pytest.raises(ValueError, match="per example"):
+        EffectLoss(emphasis=False)

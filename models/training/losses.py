@@ -13,7 +13,9 @@ ignores the first ``skip`` samples of each window (the model's warm-up).
 
 With ``balanced``, each example's squared error is divided by the energy of
 the recording it came from (plain and pre-emphasised), averaged, and the
-plain term is added. A batch-wide ESR divides by the batch's energy, so
+plain term is added (``emphasis=False`` keeps the plain term alone: the figure
+the held-out grid reports, without the weight pre-emphasis gives the upper
+spectrum). A batch-wide ESR divides by the batch's energy, so
 quiet or dark examples (a tone knob at 0) weigh little, and pre-emphasis
 turns their low-frequency errors down further: the model then meets the
 held-out ESR, which is plain and per recording, only at bright settings. The
@@ -75,10 +77,12 @@ class EffectLoss(torch.nn.Module):
     """Pre-emphasised ESR plus a weighted MRSTFT term, after ``skip`` warm-up samples."""
 
     def __init__(self, mrstft_weight: float = 2e-4, coef: float = 0.85, skip: int = 0,
-                 balanced: bool = False) -> None:
+                 balanced: bool = False, emphasis: bool = True) -> None:
         super().__init__()
         self.mrstft_weight, self.coef, self.skip = mrstft_weight, coef, skip
-        self.balanced = balanced
+        self.balanced, self.emphasis = balanced, emphasis
+        if not (balanced or emphasis):
+            raise ValueError("a batch-wide loss is pre-emphasised; plain ESR is per example")
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor,
                 energy: torch.Tensor | None = None) -> torch.Tensor:
@@ -88,9 +92,10 @@ class EffectLoss(torch.nn.Module):
         if self.balanced:
             if energy is None:
                 raise ValueError("the balanced loss needs each example's recording energy")
-            loss = (esr_per_example(pre_emphasis(pred, self.coef),
-                                    pre_emphasis(target, self.coef), energy[:, 1])
-                    + esr_per_example(pred, target, energy[:, 0]))
+            loss = esr_per_example(pred, target, energy[:, 0])
+            if self.emphasis:
+                loss = loss + esr_per_example(pre_emphasis(pred, self.coef),
+                                              pre_emphasis(target, self.coef), energy[:, 1])
         else:
             loss = esr(pre_emphasis(pred, self.coef), pre_emphasis(target, self.coef))
         if self.mrstft_weight:

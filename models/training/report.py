@@ -60,9 +60,9 @@ def build_report(result: TrainResult, captures: CaptureSet, options: TrainOption
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "stopped": result.stopped,
-        "loss": (f"pre-emphasised ESR + {options.mrstft_weight:g} x MRSTFT"
-                 if options.loss == "pre" else
-                 f"per-example ESR, pre-emphasised + plain, + {options.mrstft_weight:g} x MRSTFT"),
+        "loss": {"pre": "pre-emphasised ESR", "balanced": "per-example ESR, pre-emphasised + plain",
+                 "plain": "per-example plain ESR"}[options.loss]
+                + f" + {options.mrstft_weight:g} x MRSTFT",
         "initialised_from": options.init or None,
         "capture": aligned_info,
         "history": result.history,

@@ -76,7 +76,7 @@ class TrainOptions:
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch CPU threads; 0: every core
     mrstft_weight: float = 2e-4
-    loss: str = "pre"  # pre | balanced (see losses.EffectLoss)
+    loss: str = "pre"  # pre | balanced | plain (see losses.EffectLoss)
     init: str = ""  # a neuralrig model of the same architecture to start from
     gated: bool = False  # WaveNet: gated activations (recipes.wavenet_config)
     focus: bool = False  # draw examples in proportion to each recording's validation ESR
@@ -223,7 +223,8 @@ def train(captures: CaptureSet, model_path: Path, options: TrainOptions, *,
     averaged = _averaged(recipe.net, options.average)
     judged = averaged.module if averaged is not None else recipe.net  # validated, kept
     loss_fn = EffectLoss(options.mrstft_weight, skip=recipe.warmup,
-                         balanced=options.loss == "balanced")
+                         balanced=options.loss in ("balanced", "plain"),
+                         emphasis=options.loss != "plain")
     energies = sampler.energies(loss_fn.coef).astype(np.float32) if loss_fn.balanced else None
     ckpt = checkpoint_path(model_path)
     fingerprint = _fingerprint(captures, options)

@@ -11,11 +11,16 @@ equaliser after the model would fix: spectral shape, such as a tone stage the mo
 plays too bright or too dark. What stays is error in the nonlinearity or in how it moves
 with the knobs. The settings are the held-out grid (never trained on) and the four
 corners of the knob range.
+
+A second table says where in the spectrum the error lies: each band's share of the ESR
+(its error energy over the whole target's energy; the shares sum to the ESR), and, in
+brackets, the ESR within the band (its error over its own target energy).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 
 import numpy as np
@@ -27,6 +32,7 @@ from neuralrig.server.config import builtin_data_dir
 RATE = 48000
 TAPS = range(-8, 56)  # filter taps: 8 samples ahead of the model's output, 55 behind
 CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
+BANDS_HZ = (0, 60, 300, 1200, 4800, RATE // 2 + 1)
 
 
 def esr_with_and_without_filter(pred: np.ndarray, target: np.ndarray) -> tuple[float, float]:
@@ -37,6 +43,21 @@ def esr_with_and_without_filter(pred: np.ndarray, target: np.ndarray) -> tuple[f
     energy = float(np.sum(t * t))
     return (float(np.sum((shifted[:, TAPS.index(0)] - t) ** 2)) / energy,
             float(np.sum((shifted @ h - t) ** 2)) / energy)
+
+
+def error_by_band(pred: np.ndarray, target: np.ndarray
+                  ) -> list[tuple[float, float]]:
+    """Per band of BANDS_HZ: (error energy / all target energy, ESR within the band)."""
+    freqs = np.fft.rfftfreq(target.size, 1.0 / RATE)
+    err = np.abs(np.fft.rfft(pred - target)) ** 2
+    tgt = np.abs(np.fft.rfft(target)) ** 2
+    total = float(tgt.sum())
+    out = []
+    for lo, hi in itertools.pairwise(BANDS_HZ):
+        band = (freqs >= lo) & (freqs < hi)
+        out.append((float(err[band].sum()) / total,
+                    float(err[band].sum()) / max(float(tgt[band].sum()), 1e-20)))
+    return out
 
 
 def main() -> None:
@@ -55,10 +76,21 @@ def main() -> None:
     print("| drive | tone | held out | ESR | after the best linear filter | linear share |")
     print("|---|---|---|---|---|---|")
     path = builtin_data_dir() / f"{args.model}.safetensors"
+    bands = []
     for drive, tone in held + list(CORNERS):
-        plain, filtered = esr_with_and_without_filter(*against_circuit(path, dry, drive, tone))
+        pred, target = against_circuit(path, dry, drive, tone)
+        plain, filtered = esr_with_and_without_filter(pred, target)
+        bands.append((drive, tone, error_by_band(pred, target)))
         print(f"| {drive:g} | {tone:g} | {'yes' if (drive, tone) in held else 'no'} | "
               f"{plain:.4f} | {filtered:.4f} | {1 - filtered / plain:.0%} |")
+    names = [f"{lo}-{hi if hi <= RATE // 2 else RATE // 2} Hz"
+             for lo, hi in itertools.pairwise(BANDS_HZ)]
+    print("\nWhere the error lies: each band's share of the ESR (the ESR within the band)\n")
+    print("| drive | tone | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for drive, tone, row in bands:
+        print(f"| {drive:g} | {tone:g} | "
+              + " | ".join(f"{share:.4f} ({inside:.3f})" for share, inside in row) + " |")
 
 
 if __name__ == "__main__":

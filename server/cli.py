@@ -40,6 +40,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _decay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be between 0 and 1 (e.g. 0.99)")
+    return value
+
+
 def _port(text: str) -> int:
     value = _positive_int(text)
     if value > 65535:
@@ -214,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "proportion to its validation ESR, so training spends its steps on "
                          "the knob settings the model plays worst (the held-out figure is "
                          "the worst setting's)")
-    trainer.add_argument("--average", type=float, default=0.0, metavar="DECAY",
+    trainer.add_argument("--average", type=_decay, default=0.0, metavar="DECAY",
                          help="validate and keep a moving average of the weights, updated "
                          "after each step with this decay (e.g. 0.99: about the last 100 "
                          "steps), not the last step's weights: steadier when the validation "

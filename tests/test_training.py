@@ -206,6 +206,15 @@ def test_cli_refuses_a_dry_file_that_is_not_the_capture_signal(pairs: Path, tmp_
     assert not (tmp_path / "m.safetensors").exists()
 
 
+@pytest.mark.parametrize("value", ["1.5", "0", "fast"])
+def test_cli_refuses_an_average_decay_outside_0_to_1(pairs: Path, tmp_path: Path,
+                                                     value: str) -> None:
+    result = run_cli("train", "--pairs", str(pairs), "-o", str(tmp_path / "m.safetensors"),
+                     "--average", value)
+    assert result.returncode == 2 and "--average" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "m.safetensors").exists()
+
+
 def test_cli_train_help_names_every_architecture_and_size() -> None:
     result = run_cli("train", "--help")
     assert result.returncode == 0

@@ -168,7 +168,6 @@ def gate_tensors(config: Mapping[str, Any], tensors: Mapping[str, np.ndarray]
     return out
 
 
-
 WIDEN_SCALE = 0.05  # std of the weights that write into a new channel
 
 

@@ -95,7 +95,7 @@ class Recipe:
     def forward(self, x: torch.Tensor, controls: torch.Tensor,
                 net: nn.Module | None = None) -> torch.Tensor:
         """The output of ``net`` (default this recipe's; e.g. its weights' average)."""
-        out = (net or self.net)(x, controls)
+        out = (net if net is not None else self.net)(x, controls)
         return out[0] if isinstance(out, tuple) else out
 
     def describe(self) -> str:

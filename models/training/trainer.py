@@ -148,7 +148,7 @@ def _validation_esr(recipe: Recipe, recordings: list[Recording], device: torch.d
     dry, wet, ctrl = validation_batch(recordings, recipe.warmup)
     skip = dry.shape[1] - (recordings[0].capture.validation[1] -
                            recordings[0].capture.validation[0])
-    net = net or recipe.net
+    net = net if net is not None else recipe.net
     net.eval()
     out = []
     group = max(1, VALIDATION_SAMPLES_PER_PASS // dry.shape[1])  # bounded memory

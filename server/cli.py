@@ -50,6 +50,16 @@ def _decay(text: str) -> float:
     return value
 
 
+def _latency(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of samples") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: a latency cannot be negative")
+    return value
+
+
 def _port(text: str) -> int:
     value = _positive_int(text)
     if value > 65535:
@@ -229,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "after each step with this decay (e.g. 0.99: about the last 100 "
                          "steps), not the last step's weights: steadier when the validation "
                          "ESR swings from epoch to epoch, as it does with --focus")
+    trainer.add_argument("--latency", type=_latency, default=None, metavar="SAMPLES",
+                         help="align every recording at this latency instead of the one its "
+                         "clicks give (still checked and logged): continue a model with "
+                         "--init on new recordings at the latency it was trained at (its "
+                         "report's capture.aligned_at_latency), so its output does not start "
+                         "a sample early or late; or override a detection you know is wrong")
     trainer.add_argument("--init", metavar="MODEL.safetensors", default="",
                          help="start from this model's weights (same --arch; the same --size, or "
                          "a larger one, which widens it with the same output): fine-tune "
@@ -385,7 +401,7 @@ def run(args: argparse.Namespace) -> int:
                                patience=args.patience, seed=args.seed, device=args.device,
                                threads=args.threads or 0, init=args.init, loss=args.loss,
                                gated=args.gated, focus=args.focus, average=args.average)
-        captures = load_captures(args.dry, args.wet, args.pairs)
+        captures = load_captures(args.dry, args.wet, args.pairs, args.latency)
         _interrupt_on_signals()
         _, report = run_training(captures, args.output, options, resume=args.resume,
                                  bar=sys.stderr.isatty(), plots=not args.no_plots)

@@ -86,6 +86,38 @@ def test_recordings_through_different_paths_keep_their_own_latency(tmp_path: Pat
     assert "latencies differ by 7.50 ms (40..400 samples)" in warning
 
 
+def test_latency_aligns_every_recording_where_asked(tmp_path: Path) -> None:
+    """--latency: a model continued on new recordings keeps the alignment it was trained at."""
+    from neuralrig.models.training.pipeline import load_captures
+    from neuralrig.models.training.trainer import _fingerprint
+
+    pairs = _pairs_with_delays(tmp_path, (41, 40, 42))
+    captures = load_captures(None, None, str(pairs), latency=43)
+    assert [r.capture.latency_samples for r in captures.recordings] == [41, 40, 42]
+    assert captures.shared_latency == captures.forced_latency == 43
+    assert {r.capture.shift for r in captures.recordings} == {43 - CAUSAL_MARGIN}
+    assert captures.warnings() == []
+    detected = load_pairs(pairs)
+    np.testing.assert_array_equal(captures.recordings[1].capture.wet[:-3],
+                                  detected.recordings[1].capture.wet[3:])
+    options = TrainOptions(arch="lstm", size="nano")
+    assert _fingerprint(captures, options) != _fingerprint(detected, options)
+    # One recording far from the latency asked for is aligned there, with a warning.
+    (tmp_path / "far").mkdir()
+    far = load_pairs(_pairs_with_delays(tmp_path / "far", (40, 400)), latency=40)
+    assert [r.capture.shift for r in far.recordings] == [40 - CAUSAL_MARGIN] * 2
+    (warning,) = far.warnings()
+    assert "aligned at 40 samples as --latency asks, but its clicks give 400" in warning
+    single = load_captures(str(tmp_path / "dry.wav"), str(tmp_path / "w0.wav"), None, 39)
+    assert single.recordings[0].capture.shift == 39 - CAUSAL_MARGIN
+    with pytest.raises(CaptureError, match=r"w0.wav: cannot align at a latency of 5000 "
+                                           r"samples \(0..2400 at 48000 Hz\)"):
+        load_pairs(pairs, latency=5000)
+    refused = run_cli("train", "--pairs", str(pairs), "-o", str(tmp_path / "m.safetensors"),
+                      "--latency", "-3")
+    assert refused.returncode == 2 and "a latency cannot be negative" in refused.stderr
+
+
 def _stream(model, x: np.ndarray, drive: float, tone: float, block: int = 256) -> np.ndarray:
     model.prepare(1, block)
     model.set_control("drive", drive)

@@ -74,6 +74,7 @@ class CaptureSet:
     sources: list[str] = field(default_factory=list)
     shared_latency: int | None = None  # samples, when every recording is aligned at it
     notes: list[str] = field(default_factory=list)  # set-wide warnings
+    forced_latency: int | None = None  # the --latency every recording is aligned at
 
     @property
     def trained(self) -> list[Recording]:
@@ -105,10 +106,13 @@ def align_files(dry_path: str | Path, wet_path: str | Path, latency: int | None 
         raise CaptureError(f"{Path(wet_path).name}: {exc}") from None
 
 
-def single_capture(dry_path: str | Path, wet_path: str | Path) -> CaptureSet:
-    aligned = align_files(dry_path, wet_path)
+def single_capture(dry_path: str | Path, wet_path: str | Path,
+                   latency: int | None = None) -> CaptureSet:
+    """One DRY/WET pair; ``latency`` (samples) aligns at it instead of the detected one."""
+    aligned = align_files(dry_path, wet_path, latency)
     rec = Recording(Path(wet_path).name, aligned, {}, np.zeros(0, np.float32))
-    return CaptureSet([rec], (), aligned.sample_rate, [str(dry_path), str(wet_path)])
+    return CaptureSet([rec], (), aligned.sample_rate, [str(dry_path), str(wet_path)],
+                      shared_latency=latency, forced_latency=latency)
 
 
 def _control_spec(item: object, index: int) -> ParamSpec:
@@ -134,8 +138,13 @@ def _control_spec(item: object, index: int) -> ParamSpec:
         raise CaptureError(f"control '{name}': {exc}") from None
 
 
-def load_pairs(path: str | Path) -> CaptureSet:
-    """Read PAIRS.toml and align every pair; errors name the file and the entry."""
+def load_pairs(path: str | Path, latency: int | None = None) -> CaptureSet:
+    """Read PAIRS.toml and align every pair; errors name the file and the entry.
+
+    The pairs share the earliest latency their clicks give (see ``_share_latency``), or
+    ``latency`` (samples) when it is given: the alignment a model being continued on new
+    recordings was trained at.
+    """
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -192,7 +201,7 @@ def load_pairs(path: str | Path) -> CaptureSet:
             raise CaptureError(f"{where}: 'holdout' must be true or false")
         key = (str(base / dry), str(base / wet))
         try:
-            aligned = aligned_cache.get(key) or align_files(*key)
+            aligned = aligned_cache.get(key) or align_files(*key, latency)
         except NeuralrigError as exc:
             raise CaptureError(f"{where}: {exc}") from None
         aligned_cache[key] = aligned
@@ -211,6 +220,12 @@ def load_pairs(path: str | Path) -> CaptureSet:
     if len(set(settings)) != len(settings):
         raise CaptureError(f"{path}: two pairs have the same control values")
     rate = rates.pop()
+    if latency is not None:
+        spread = round(SHARED_LATENCY_SPREAD_S * rate)
+        notes = [f"{r.label}: aligned at {latency} samples as --latency asks, but its clicks "
+                 f"give {r.capture.latency_samples}: is that latency right for it?"
+                 for r in recordings if abs(r.capture.latency_samples - latency) > spread]
+        return CaptureSet(recordings, controls, rate, sources, latency, notes, latency)
     shared, notes = _share_latency(recordings, keys, rate)
     return CaptureSet(recordings, controls, rate, sources, shared, notes)
 

@@ -19,14 +19,16 @@ from .trainer import TrainOptions, TrainResult, finish, streaming_esr, train
 log = logging.getLogger("neuralrig.train")
 
 
-def load_captures(dry: str | None, wet: str | None, pairs: str | None) -> CaptureSet:
+def load_captures(dry: str | None, wet: str | None, pairs: str | None,
+                  latency: int | None = None) -> CaptureSet:
+    """The recordings to train on, aligned (at ``latency`` samples when it is given)."""
     if pairs:
         if dry or wet:
             raise NeuralrigError("give either DRY.wav WET.wav or --pairs PAIRS.toml, not both")
-        return load_pairs(pairs)
+        return load_pairs(pairs, latency)
     if not (dry and wet):
         raise NeuralrigError("give DRY.wav and WET.wav (or --pairs PAIRS.toml)")
-    return single_capture(dry, wet)
+    return single_capture(dry, wet, latency)
 
 
 def _capture_info(captures: CaptureSet) -> dict[str, Any]:
@@ -35,6 +37,7 @@ def _capture_info(captures: CaptureSet) -> dict[str, Any]:
             "held_out": len(captures.heldout),
             "latency_samples": sorted({r.capture.latency_samples for r in captures.recordings}),
             "aligned_at_latency": captures.shared_latency,
+            "latency_given": captures.forced_latency is not None,
             "train_seconds_of_audio": round(
                 sum(r.capture.train[1] - r.capture.train[0] for r in captures.trained)
                 / captures.sample_rate, 1),
@@ -57,7 +60,9 @@ def run_training(captures: CaptureSet, output: str | Path, options: TrainOptions
                  rec.capture.latency_samples,
                  1000.0 * rec.capture.latency_samples / captures.sample_rate,
                  " [held out]" if rec.holdout else "")
-    if captures.shared_latency is not None and len(captures.recordings) > 1:
+    if captures.forced_latency is not None:
+        log.info("aligned at %d samples, as --latency asks", captures.forced_latency)
+    elif captures.shared_latency is not None and len(captures.recordings) > 1:
         log.info("all %d recordings aligned at the earliest latency, %d samples: one device "
                  "through one path, whose knobs move a click's onset but not its latency",
                  len(captures.recordings), captures.shared_latency)

@@ -121,6 +121,8 @@ def _fingerprint(captures: CaptureSet, options: TrainOptions) -> dict[str, Any]:
     extra: dict[str, Any] = {key: True for key in ("gated", "focus") if getattr(options, key)}
     if options.average:
         extra["average"] = options.average
+    if captures.forced_latency is not None:
+        extra["latency"] = captures.forced_latency
     return {"arch": options.arch, "size": options.size, **extra,
             "controls": [c.name for c in captures.controls],
             "sources": list(captures.sources), "sample_rate": captures.sample_rate,

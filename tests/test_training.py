@@ -27,6 +27,7 @@ from neuralrig.models.training.trainer import (
     train,
 )
 from neuralrig.server.audiofile import write_audio
+from neuralrig.server.config import builtin_data_dir
 from neuralrig.server.engine.params import ParamSpec
 from neuralrig.server.errors import CaptureError
 from neuralrig.server.render import model_rig, render_array
@@ -116,6 +117,36 @@ def test_latency_aligns_every_recording_where_asked(tmp_path: Path) -> None:
     refused = run_cli("train", "--pairs", str(pairs), "-o", str(tmp_path / "m.safetensors"),
                       "--latency", "-3")
     assert refused.returncode == 2 and "a latency cannot be negative" in refused.stderr
+
+
+def test_continuing_a_model_at_another_alignment_says_which_latency_keeps_it(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    first = tmp_path / "first.safetensors"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    run_training(load_pairs(_pairs_with_delays(tmp_path / "a", (41, 40, 42))), first,
+                 TrainOptions(arch="lstm", size="nano", epochs=1, steps=1), bar=False,
+                 plots=False)
+    assert load_model(first).metadata["training"]["aligned_at_latency"] == 40
+    later = _pairs_with_delays(tmp_path / "b", (45, 44))
+    options = TrainOptions(arch="lstm", size="nano", epochs=1, steps=1, init=str(first))
+    with caplog.at_level("WARNING", logger="neuralrig.train"):
+        run_training(load_pairs(later), tmp_path / "second.safetensors", options, bar=False,
+                     plots=False)
+    assert ("was trained aligned at 40 samples, these recordings at 44: its output starts "
+            "4 sample(s) late against them") in caplog.text
+    assert "add --latency 40" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="neuralrig.train"):
+        _, report = run_training(load_pairs(later, latency=40), tmp_path / "third.safetensors",
+                                 options, bar=False, plots=False)
+    assert "trained aligned" not in caplog.text
+    assert report["capture"]["aligned_at_latency"] == 40 and report["capture"]["latency_given"]
+    # A model saved without it in its metadata: the report beside it says it.
+    from neuralrig.models.training.pipeline import init_latency_warning
+
+    assert "aligned at 29 samples" in init_latency_warning(
+        str(builtin_data_dir() / "overdrive-wavenet-nano.safetensors"), load_pairs(later))
 
 
 def _stream(model, x: np.ndarray, drive: float, tone: float, block: int = 256) -> np.ndarray:

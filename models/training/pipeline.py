@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,52 @@ def load_captures(dry: str | None, wet: str | None, pairs: str | None,
     return single_capture(dry, wet, latency)
 
 
+def _aligned_at(captures: CaptureSet) -> int | None:
+    """The latency every recording is aligned at (None: each at its own)."""
+    if captures.shared_latency is not None or len(captures.recordings) != 1:
+        return captures.shared_latency
+    return captures.recordings[0].capture.latency_samples
+
+
+def _trained_latency(init: str) -> int | None:
+    """The latency the model ``init`` was trained aligned at: from its metadata, or from
+    the report beside it (models saved before the metadata kept it)."""
+    from ..formats import load_model
+
+    try:
+        value = (getattr(load_model(init), "metadata", {}).get("training") or {}) \
+            .get("aligned_at_latency")
+    except NeuralrigError:
+        return None  # the run's own --init check names the problem
+    if value is None:
+        report = Path(init).with_name(Path(init).stem + ".report.json")
+        try:
+            value = json.loads(report.read_text(encoding="utf-8"))["capture"][
+                "aligned_at_latency"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def init_latency_warning(init: str, captures: CaptureSet) -> str | None:
+    """Why a run continuing ``init`` should pass --latency, when it should."""
+    trained, ours = _trained_latency(init), _aligned_at(captures)
+    if captures.forced_latency is not None or trained is None or ours is None \
+            or trained == ours:
+        return None
+    late = "late" if ours > trained else "early"
+    return (f"--init {init} was trained aligned at {trained} samples, these recordings at "
+            f"{ours}: its output starts {abs(ours - trained)} sample(s) {late} against them, "
+            f"and training spends epochs moving it; add --latency {trained} to keep its "
+            "alignment")
+
+
 def _capture_info(captures: CaptureSet) -> dict[str, Any]:
     first = captures.recordings[0].capture
     return {"recordings": len(captures.recordings),
             "held_out": len(captures.heldout),
             "latency_samples": sorted({r.capture.latency_samples for r in captures.recordings}),
-            "aligned_at_latency": captures.shared_latency,
+            "aligned_at_latency": _aligned_at(captures),
             "latency_given": captures.forced_latency is not None,
             "train_seconds_of_audio": round(
                 sum(r.capture.train[1] - r.capture.train[0] for r in captures.trained)
@@ -67,6 +108,11 @@ def run_training(captures: CaptureSet, output: str | Path, options: TrainOptions
                  "through one path, whose knobs move a click's onset but not its latency",
                  len(captures.recordings), captures.shared_latency)
 
+    if options.init:
+        warning = init_latency_warning(options.init, captures)
+        if warning:
+            log.warning("%s", warning)
+
     def progress(_: str, entry: dict[str, float]) -> None:
         log.info("epoch %d: loss %.4f, validation ESR %.5f, worst setting %.5f (best %s "
                  "%.5f), lr %.2g, %.0f s", entry["epoch"], entry["train_loss"],
@@ -85,6 +131,7 @@ def run_training(captures: CaptureSet, output: str | Path, options: TrainOptions
         "sources": list(captures.sources)},
         training={k: report[k] for k in ("heldout_esr", "validation_esr", "train_seconds",
                                          "arch", "size", "epochs_run", "best_epoch", "device")}
+        | {"aligned_at_latency": report["capture"]["aligned_at_latency"]}
         | ({"grid": report["grid"]} if "grid" in report else {}))
     write_report(output, report)
     if plots:

@@ -84,6 +84,8 @@ def specialise(model: Path, report: dict, drive: float, tone: float, work: Path,
            "--patience", str(epochs), "--threads", str(threads), "--no-plots",
            "--latency", str(report["capture"]["aligned_at_latency"])]
     cmd += ["--gated"] if report.get("gated") else []
+    if report.get("knob_weights"):  # the sets near the setting learn it
+        cmd += ["--knob-weights", ",".join(map(str, report["knob_weights"]))]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     return json.loads(out_model.with_name("specialised.report.json").read_text())

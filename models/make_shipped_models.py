@@ -71,6 +71,7 @@ class Stage(NamedTuple):
     gated: bool = False  # WaveNet: gate the activations (train --gated; from an ungated init)
     focus: bool = False  # draw examples by each setting's validation ESR (train --focus)
     average: float = 0.0  # keep the weights' moving average, this decay per step (--average)
+    knob_weights: tuple[int, ...] = ()  # WaveNet: a weight set per lattice point (--knob-weights)
 
 
 # Stage 3 (`--loss balanced`) weighs dark tone settings as much as bright ones: with the
@@ -184,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--gated"] if stage.gated else []
             cmd += ["--focus"] if stage.focus else []
             cmd += ["--average", str(stage.average)] if stage.average else []
+            cmd += ["--knob-weights", ",".join(map(str, stage.knob_weights))] \
+                if stage.knob_weights else []
             cmd += ["--lr", str(stage.lr)] if stage.lr else []
             cmd += [] if last else ["--no-plots"]
             print(" ".join(cmd), flush=True)

@@ -12,6 +12,12 @@ Tensors per array ``a`` and layer ``l``: ``a{a}.rechannel.weight`` (C, Cin),
 (Z, Ccond), ``.out.weight`` (C, C) and ``.out.bias`` (C), ``a{a}.head.weight``
 (H, C) and ``a{a}.head.bias`` (H) when ``head_bias``; Z = 2C when gated.
 The condition is [x, controls...], so knobs condition every layer.
+
+Optional ``"knob_weights": [P_0, P_1, ...]`` (one count per control): the weights follow
+the knobs as well. Every tensor gains a leading axis of ``prod(P)`` weight sets, one per
+point of a lattice over the controls' normalised range (``runtime.knob_blend``), and each
+block runs with the sets blended at the block's control values. A block costs what the
+plain WaveNet's does; only the blend (when a knob moves) and the file grow.
 """
 
 from __future__ import annotations
@@ -28,11 +34,19 @@ from .base import StreamingModel, as_f32
 from .recurrent import check_tensors
 from .runtime.activations import ACTIVATION_CODES
 from .runtime.blas import gemm_args, sgemm_address
+from .runtime.knob_blend import blend_weights
 from .runtime.wavenet import wavenet_array_block
 
 MAX_CHANNELS = 256
 MAX_LAYERS_PER_ARRAY = 64
 MAX_DILATION = 1 << 16
+MAX_KNOB_POINTS = 17  # per control
+MAX_WEIGHT_SETS = 256
+
+
+def knob_points(config: Mapping[str, Any]) -> tuple[int, ...]:
+    """The lattice of weight sets (``knob_weights``), or () for one set of weights."""
+    return tuple(config.get("knob_weights") or ())
 
 
 def wavenet_tensor_shapes(config: Mapping[str, Any]) -> dict[str, tuple]:
@@ -49,6 +63,9 @@ def wavenet_tensor_shapes(config: Mapping[str, Any]) -> dict[str, tuple]:
         shapes[f"a{a}.head.weight"] = (arr["head_size"], c)
         if arr["head_bias"]:
             shapes[f"a{a}.head.bias"] = (arr["head_size"],)
+    sets = knob_points(config)
+    if sets:
+        shapes = {k: (int(np.prod(sets)), *v) for k, v in shapes.items()}
     return shapes
 
 
@@ -94,6 +111,16 @@ def validate_wavenet_config(config: Mapping[str, Any], n_controls: int) -> None:
     scale = config.get("head_scale")
     if not isinstance(scale, (int, float)) or not np.isfinite(scale):
         raise ModelError(f"WaveNet: head_scale must be a finite number, got {scale!r}")
+    points = config.get("knob_weights")
+    if points is not None:
+        if not isinstance(points, list) or len(points) != n_controls or not n_controls \
+                or any(not isinstance(p, int) or not 1 <= p <= MAX_KNOB_POINTS
+                       for p in points):
+            raise ModelError(f"WaveNet: knob_weights must list one count 1..{MAX_KNOB_POINTS} "
+                             f"per control ({n_controls}), got {points!r}")
+        if np.prod(points) > MAX_WEIGHT_SETS:
+            raise ModelError(f"WaveNet: knob_weights {points} make {int(np.prod(points))} "
+                             f"weight sets, more than {MAX_WEIGHT_SETS}")
 
 
 class _Array:
@@ -135,6 +162,47 @@ class _Array:
         self.layers = n
         self.receptive_field = 1 + int(np.sum((self.kernel_sizes - 1) * self.dilations))
 
+    WEIGHTS = ("rechannel", "conv_wk", "conv_b", "mix_w", "out_w", "out_b", "head_w", "head_b")
+
+    def weights(self) -> list[np.ndarray]:
+        return [getattr(self, name) for name in self.WEIGHTS]
+
+    def rebind(self, flat: np.ndarray, offset: int) -> int:
+        """Make every weight a view of ``flat`` from ``offset`` on (values copied in);
+        returns the offset after them."""
+        for name in self.WEIGHTS:
+            w = getattr(self, name)
+            view = flat[offset:offset + w.size].reshape(w.shape)
+            view[...] = w
+            setattr(self, name, view)
+            offset += w.size
+        return offset
+
+
+class _KnobWeights:
+    """The weight sets of a ``knob_weights`` WaveNet, blended into the live arrays'."""
+
+    def __init__(self, points: tuple[int, ...], config: Mapping[str, Any],
+                 tensors: Mapping[str, np.ndarray], live: list[_Array]) -> None:
+        self.points = np.asarray(points, np.int64)
+        sets = int(np.prod(points))
+        size = sum(w.size for arr in live for w in arr.weights())
+        self.anchors = np.zeros((sets, size), np.float32)
+        for row in range(sets):
+            one = {k: v[row] for k, v in tensors.items()}
+            arrays = [_Array(i, arr, one) for i, arr in enumerate(config["layers"])]
+            self.anchors[row] = np.concatenate([w.ravel() for a in arrays for w in a.weights()])
+        self.live = np.zeros(size, np.float32)
+        offset = 0
+        for arr in live:
+            offset = arr.rebind(self.live, offset)
+        self.coeffs = np.zeros(sets, np.float32)
+        self.last = np.full(len(points), np.nan, np.float32)  # NaN: never blended yet
+
+    def follow(self, values: np.ndarray) -> None:
+        """Blend the live weights at ``values`` (normalised) if they moved; no allocation."""
+        blend_weights(values, self.last, self.points, self.coeffs, self.anchors, self.live)
+
 
 class WaveNetModel(StreamingModel):
     architecture = "wavenet"
@@ -146,11 +214,17 @@ class WaveNetModel(StreamingModel):
         check_tensors(wavenet_tensor_shapes(config), tensors)
         self.config = dict(config)
         self.tensors = {k: as_f32(v) for k, v in tensors.items()}
-        self._arrays = [_Array(i, arr, self.tensors) for i, arr in enumerate(config["layers"])]
+        points = knob_points(config)
+        first = {k: v[0] for k, v in self.tensors.items()} if points else self.tensors
+        self._arrays = [_Array(i, arr, first) for i, arr in enumerate(config["layers"])]
+        self._knobs = _KnobWeights(points, config, self.tensors, self._arrays) if points \
+            else None
         self.head_scale = np.float32(config["head_scale"])
         self.receptive_field = 1 + sum(a.receptive_field - 1 for a in self._arrays)
         self.prewarm_samples = self.receptive_field - 1
         self.weight_count = int(sum(v.size for v in self.tensors.values())) + 1
+        # What one block runs with: the whole count, or one weight set's share of it.
+        self.weights_per_setting = (self.weight_count - 1) // int(np.prod(points or (1,))) + 1
 
     def allocate(self, channels: int, max_block: int) -> None:
         self._state = []
@@ -181,6 +255,8 @@ class WaveNetModel(StreamingModel):
 
     def run(self, x: np.ndarray, ctrl: np.ndarray, out: np.ndarray) -> None:
         frames = x.shape[1]
+        if self._knobs is not None:  # the block's weights: the sets blended at its end
+            self._knobs.follow(ctrl[:, frames - 1])
         cond = self._cond[:, :frames]
         cond[1:] = ctrl
         for ch in range(x.shape[0]):
@@ -208,5 +284,10 @@ class WaveNetModel(StreamingModel):
     def describe(self) -> str:
         arrays = " -> ".join(f"{a.channels}ch x{a.layers}" + (" gated" if a.gated else "")
                              for a in self._arrays)
-        return (f"WaveNet {arrays}, {self.weight_count} weights, receptive field "
+        weights = f"{self.weight_count} weights"
+        if self._knobs is not None:
+            lattice = "x".join(str(p) for p in self._knobs.points)
+            weights = (f"{self.weights_per_setting} weights per setting, blended from "
+                       f"{lattice} knob points ({self.weight_count} in all)")
+        return (f"WaveNet {arrays}, {weights}, receptive field "
                 f"{self.receptive_field}; " + super().describe())

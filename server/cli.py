@@ -60,6 +60,17 @@ def _latency(text: str) -> int:
     return value
 
 
+def _knob_points(text: str) -> tuple[int, ...]:
+    try:
+        points = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole "
+                                         "numbers (points per control, e.g. 3,3)") from None
+    if any(p < 2 for p in points):
+        raise argparse.ArgumentTypeError(f"{text}: each control needs at least 2 points")
+    return points
+
+
 def _port(text: str) -> int:
     value = _positive_int(text)
     if value > 65535:
@@ -229,6 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "gated option; twice the convolution weights), so knobs can scale "
                          "a channel's signal; --init from an ungated model of the same size "
                          "starts with its output")
+    trainer.add_argument("--knob-weights", type=_knob_points, default=(), metavar="P[,P...]",
+                         help="wavenet: a weight set per point of a lattice over the knobs (P "
+                         "points evenly spread over each control's range, one P per control "
+                         "or one for all), blended as the knobs move: each setting plays a "
+                         "nano of its own, at a nano's cost per block, with the file holding "
+                         "one set per point; --init from a plain WaveNet starts every point "
+                         "as it, from one with another lattice resamples it")
     trainer.add_argument("--focus", action="store_true",
                          help="after each epoch, draw examples from each recording in "
                          "proportion to its validation ESR, so training spends its steps on "
@@ -396,12 +414,16 @@ def run(args: argparse.Namespace) -> int:
         from neuralrig.models.training.pipeline import load_captures, run_training
         from neuralrig.models.training.trainer import TrainOptions
 
+        captures = load_captures(args.dry, args.wet, args.pairs, args.latency)
+        knob_weights = args.knob_weights
+        if len(knob_weights) == 1:  # one count for every control
+            knob_weights = knob_weights * max(1, len(captures.controls))
         options = TrainOptions(arch=args.arch, size=args.size, epochs=args.epochs,
                                steps=args.steps or 0, batch=args.batch or 0, lr=args.lr or 0.0,
                                patience=args.patience, seed=args.seed, device=args.device,
                                threads=args.threads or 0, init=args.init, loss=args.loss,
-                               gated=args.gated, focus=args.focus, average=args.average)
-        captures = load_captures(args.dry, args.wet, args.pairs, args.latency)
+                               gated=args.gated, focus=args.focus, average=args.average,
+                               knob_weights=knob_weights)
         _interrupt_on_signals()
         _, report = run_training(captures, args.output, options, resume=args.resume,
                                  bar=sys.stderr.isatty(), plots=not args.no_plots)

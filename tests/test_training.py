@@ -586,3 +586,61 @@ def test_an_averaged_run_resumes_to_the_same_weights(pairs: Path, tmp_path: Path
         [h["validation_esr"] for h in whole.history], rel=1e-5)
     for a, b in zip(whole.recipe.net.parameters(), parts.recipe.net.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_knob_weights_start_from_a_plain_wavenet_and_continue_on_a_finer_lattice(
+        pairs: Path, tmp_path: Path) -> None:
+    captures = load_pairs(pairs)
+    plain_path = tmp_path / "plain.safetensors"
+    plain, _ = run_training(captures, plain_path, TrainOptions(
+        arch="wavenet", size="nano", epochs=2, steps=3, gated=True), bar=False, plots=False)
+    best = min(h["validation_esr"] for h in plain.history)
+    # Every lattice point starts as the plain model: the same output to begin with.
+    knob_path = tmp_path / "knob.safetensors"
+    knob, report = run_training(captures, knob_path, TrainOptions(
+        arch="wavenet", size="nano", epochs=1, steps=1, lr=1e-7, gated=True,
+        init=str(plain_path), knob_weights=(2, 2)), bar=False, plots=False)
+    assert knob.history[0]["validation_esr"] == pytest.approx(best, rel=0.02)
+    assert report["knob_weights"] == [2, 2]
+    assert report["weights_per_setting"] == plain.model.weight_count
+    assert report["weights"] == 4 * (plain.model.weight_count - 1)  # head_scale is not a weight
+    loaded = load_model(knob_path)
+    assert "weights per setting, blended from 2x2 knob points" in loaded.describe()
+    # A finer lattice resamples the coarse one: it plays the same to begin with.
+    fine, report = run_training(captures, tmp_path / "fine.safetensors", TrainOptions(
+        arch="wavenet", size="nano", epochs=1, steps=1, lr=1e-7, gated=True,
+        init=str(knob_path), knob_weights=(3, 3)), bar=False, plots=False)
+    assert fine.history[0]["validation_esr"] == pytest.approx(
+        knob.history[0]["validation_esr"], rel=0.02)
+    assert report["weights"] == 9 * (plain.model.weight_count - 1)
+    with pytest.raises(TrainingError, match="continue it with --knob-weights 2,2"):
+        run_training(captures, tmp_path / "x.safetensors", TrainOptions(
+            arch="wavenet", size="nano", epochs=1, steps=1, gated=True, init=str(knob_path)),
+            bar=False)
+    with pytest.raises(TrainingError, match="same size and gating"):
+        run_training(captures, tmp_path / "x.safetensors", TrainOptions(
+            arch="wavenet", size="feather", epochs=1, steps=1, gated=True, init=str(knob_path),
+            knob_weights=(2, 2)), bar=False)
+
+
+def test_a_knob_weighted_wavenet_learns_from_scratch(pairs: Path, tmp_path: Path) -> None:
+    result, report = run_training(load_pairs(pairs), tmp_path / "k.safetensors", TrainOptions(
+        arch="wavenet", size="nano", epochs=4, steps=6, lr=0.01, knob_weights=(2, 2)),
+        bar=False, plots=False)
+    esr = [h["validation_esr"] for h in result.history]
+    assert esr[-1] < 0.7 * esr[0]  # 0.99 -> 0.49 when written
+    assert np.isfinite(report["heldout_esr"]) and report["knob_weights"] == [2, 2]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--knob-weights", "1"), "at least 2 points"),
+    (("--knob-weights", "3,x"), "comma-separated list of whole numbers"),
+    (("--knob-weights", "3", "--arch", "lstm"), "a WaveNet option, not lstm's"),
+    (("--knob-weights", "3,3,3", "--arch", "wavenet"), "2 control(s), 3 count(s) given"),
+])
+def test_cli_refuses_knob_weights_it_cannot_build(pairs: Path, tmp_path: Path,
+                                                  args: tuple[str, ...], needle: str) -> None:
+    result = run_cli("train", "--pairs", str(pairs), "-o", str(tmp_path / "m.safetensors"),
+                     "--epochs", "1", "--steps", "1", *args)
+    assert result.returncode != 0 and needle in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "m.safetensors").exists()

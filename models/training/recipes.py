@@ -39,12 +39,16 @@ _LACTOSE = {"nano": (4, (4, 4)), "feather": (8, (4, 4)), "lite": (8, (8, 8)),
             "standard": (16, (8, 8))}
 
 
-def wavenet_config(size: str, n_controls: int, gated: bool = False) -> dict:
+def wavenet_config(size: str, n_controls: int, gated: bool = False,
+                   knob_weights: Sequence[int] = ()) -> dict:
     """NAM's WaveNet preset of this size, with the condition widened for the controls.
 
     ``gated``: each layer's activation is tanh(z) * sigmoid(z'), NAM's A1 ``gated``
     option: twice the convolution and mixer weights, and a way for the knobs to scale a
     channel's signal rather than only shift it.
+    ``knob_weights``: one weight set per point of this lattice over the controls, blended
+    by the knobs (``models.wavenet``): a plain WaveNet's cost per block, the weights of
+    one per lattice point.
     """
     c = _WAVENET_CHANNELS[size]
     if size == "standard":
@@ -60,8 +64,11 @@ def wavenet_config(size: str, n_controls: int, gated: bool = False) -> dict:
                 "dilations": dilations, "activation": "Tanh", "gated": gated,
                 "head_bias": bias}
 
-    return {"layers": [array(1, c, c // 2, first, False),
-                       array(c, c // 2, 1, second, True)], "head_scale": 0.02}
+    config = {"layers": [array(1, c, c // 2, first, False),
+                         array(c, c // 2, 1, second, True)], "head_scale": 0.02}
+    if knob_weights:
+        config["knob_weights"] = [int(p) for p in knob_weights]
+    return config
 
 
 class _LactoseAdapter(nn.Module):
@@ -104,10 +111,12 @@ class Recipe:
 
 
 def build_recipe(arch: str, size: str, n_controls: int, dry_train: np.ndarray | None = None,
-                 gated: bool = False) -> Recipe:
+                 gated: bool = False, knob_weights: Sequence[int] = ()) -> Recipe:
     """The network for ``arch``/``size`` taking ``n_controls`` knobs.
 
-    ``gated`` (WaveNet only) gates every layer's activation; see ``wavenet_config``.
+    ``gated`` (WaveNet only) gates every layer's activation, ``knob_weights`` (WaveNet
+    only) gives it a weight set per point of that lattice over the controls; see
+    ``wavenet_config``.
 
     LACTOSE needs ``dry_train`` (a sample of the training input) to place its
     region thresholds at the input's quantiles.
@@ -120,9 +129,21 @@ def build_recipe(arch: str, size: str, n_controls: int, dry_train: np.ndarray | 
         raise ModelError(f"size {size!r} is for lstm and gru; {arch} goes up to standard")
     if gated and arch != "wavenet":
         raise ModelError(f"gated activations are a WaveNet option, not {arch}'s")
+    if knob_weights and arch != "wavenet":
+        raise ModelError(f"knob-dependent weights are a WaveNet option, not {arch}'s")
+    if knob_weights and len(knob_weights) != n_controls:
+        raise ModelError(f"knob weights need one point count per control: {n_controls} "
+                         f"control(s), {len(knob_weights)} count(s) given")
     if arch in ("lstm", "gru"):
         net = RecurrentNet(arch, _RECURRENT_HIDDEN[size], 1, n_controls)
         return Recipe(arch, size, net, 1024, 4096, 64, 0.008, net.to_model)
+    if arch == "wavenet" and knob_weights:
+        from ..nets.knob_wavenet import KnobWaveNetNet
+
+        knob_net = KnobWaveNetNet(wavenet_config(size, n_controls, gated, knob_weights),
+                                  n_controls)
+        return Recipe(arch, size, knob_net, knob_net.receptive_field - 1, 8192, 16, 0.004,
+                      knob_net.to_model)
     if arch == "wavenet":
         net = WaveNetNet(wavenet_config(size, n_controls, gated), n_controls)
         return Recipe(arch, size, net, net.receptive_field - 1, 8192, 16, 0.004, net.to_model)

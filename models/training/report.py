@@ -4,9 +4,11 @@ JSON keys: ``heldout_esr`` (plain ESR of the streaming model on the validation
 section; with held-out knob settings, the worst of them), ``grade`` (NAM's:
 below 0.01 "great", below 0.035 "not bad"), ``validation_esr`` (mean over the
 trained settings), ``train_seconds``, ``arch``, ``size``, ``weights``,
-``device``, ``epochs_run``, ``best_epoch``, ``stopped``, ``history`` (per
-epoch) and, for conditioned models, ``grid`` (one entry per knob setting:
-controls, ESR, whether it was trained on).
+``weights_per_setting`` (what one block runs with: fewer than ``weights`` when they
+follow the knobs), ``knob_weights`` (the lattice, or null), ``device``,
+``epochs_run``, ``best_epoch``, ``stopped``, ``history`` (per epoch) and, for
+conditioned models, ``grid`` (one entry per knob setting: controls, ESR, whether it was
+trained on).
 
 Plots: ``NAME.loss.png`` (training loss and validation ESR per epoch) and
 ``NAME.compare.png`` (waveform and spectrum of the model against the target
@@ -54,6 +56,10 @@ def build_report(result: TrainResult, captures: CaptureSet, options: TrainOption
         "focus": options.focus,
         "average": options.average or None,
         "weights": weights,
+        # What a block runs with: all of them, or one knob point's set when they follow the
+        # knobs (--knob-weights).
+        "weights_per_setting": getattr(result.model, "weights_per_setting", weights),
+        "knob_weights": list(options.knob_weights) or None,
         "model": result.model.describe(),
         "sample_rate": captures.sample_rate,
         "device": result.device,

@@ -30,6 +30,7 @@ import numpy as np
 from neuralrig.models.capture import capture_signal
 from neuralrig.models.circuits import CIRCUITS
 from neuralrig.models.make_shipped_models import LEVEL_DB, RATE
+from neuralrig.models.runtime.knob_blend import lattice_text
 from neuralrig.server.audiofile import write_audio
 from neuralrig.server.config import builtin_data_dir
 
@@ -85,7 +86,7 @@ def specialise(model: Path, report: dict, drive: float, tone: float, work: Path,
            "--latency", str(report["capture"]["aligned_at_latency"])]
     cmd += ["--gated"] if report.get("gated") else []
     if report.get("knob_weights"):  # the sets near the setting learn it
-        cmd += ["--knob-weights", ",".join(map(str, report["knob_weights"]))]
+        cmd += ["--knob-weights", lattice_text(report["knob_weights"])]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     return json.loads(out_model.with_name("specialised.report.json").read_text())

@@ -46,6 +46,7 @@ from neuralrig.server.audiofile import write_audio
 
 from .capture import capture_signal
 from .circuits import CIRCUITS
+from .runtime.knob_blend import lattice_text
 
 RATE = 48000
 LEVEL_DB = -6.0
@@ -71,7 +72,7 @@ class Stage(NamedTuple):
     gated: bool = False  # WaveNet: gate the activations (train --gated; from an ungated init)
     focus: bool = False  # draw examples by each setting's validation ESR (train --focus)
     average: float = 0.0  # keep the weights' moving average, this decay per step (--average)
-    knob_weights: tuple[int, ...] = ()  # WaveNet: a weight set per lattice point (--knob-weights)
+    knob_weights: tuple = ()  # WaveNet: a weight set per lattice point (--knob-weights)
 
 
 # Stage 3 (`--loss balanced`) weighs dark tone settings as much as bright ones: with the
@@ -93,7 +94,9 @@ MODELS = (("overdrive-lstm", "lstm", "standard",
             Stage("dense", 33, 100, 0.0015, "balanced", 12, gated=True, focus=True),
             Stage("dense", 28, 100, 0.0005, "balanced", 12, gated=True, focus=True),
             Stage("dense", 42, 100, 0.0005, "plain", 15, gated=True, focus=True,
-                  average=0.99))))
+                  average=0.99),
+            Stage("dense", 45, 100, 0.001, "plain", 15, gated=True, focus=True,
+                  average=0.99, knob_weights=(3, 3)))))
 
 def render_pairs(work: Path) -> dict[str, Path]:
     """Render every setting once; write one PAIRS file per stage. Returns {stage: path}."""
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--gated"] if stage.gated else []
             cmd += ["--focus"] if stage.focus else []
             cmd += ["--average", str(stage.average)] if stage.average else []
-            cmd += ["--knob-weights", ",".join(map(str, stage.knob_weights))] \
+            cmd += ["--knob-weights", lattice_text(stage.knob_weights)] \
                 if stage.knob_weights else []
             cmd += ["--lr", str(stage.lr)] if stage.lr else []
             cmd += [] if last else ["--no-plots"]

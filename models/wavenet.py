@@ -13,15 +13,17 @@ Tensors per array ``a`` and layer ``l``: ``a{a}.rechannel.weight`` (C, Cin),
 (H, C) and ``a{a}.head.bias`` (H) when ``head_bias``; Z = 2C when gated.
 The condition is [x, controls...], so knobs condition every layer.
 
-Optional ``"knob_weights": [P_0, P_1, ...]`` (one count per control): the weights follow
-the knobs as well. Every tensor gains a leading axis of ``prod(P)`` weight sets, one per
-point of a lattice over the controls' normalised range (``runtime.knob_blend``), and each
-block runs with the sets blended at the block's control values. A block costs what the
+Optional ``"knob_weights": [L_0, L_1, ...]`` (one lattice per control: a count of evenly
+spread points, or a list of positions from 0 to 1): the weights follow the knobs as
+well. Every tensor gains a leading axis of weight sets, one per point of the lattice over
+the controls' normalised range (``runtime.knob_blend``), and each block runs with the
+sets blended at the block's control values. A block costs what the
 plain WaveNet's does; only the blend (when a knob moves) and the file grow.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,7 +36,7 @@ from .base import StreamingModel, as_f32
 from .recurrent import check_tensors
 from .runtime.activations import ACTIVATION_CODES
 from .runtime.blas import gemm_args, sgemm_address
-from .runtime.knob_blend import blend_weights
+from .runtime.knob_blend import blend_weights, lattice_arrays, lattice_size, lattice_text
 from .runtime.wavenet import wavenet_array_block
 
 MAX_CHANNELS = 256
@@ -44,9 +46,25 @@ MAX_KNOB_POINTS = 17  # per control
 MAX_WEIGHT_SETS = 256
 
 
-def knob_points(config: Mapping[str, Any]) -> tuple[int, ...]:
+def knob_points(config: Mapping[str, Any]) -> tuple[int | tuple[float, ...], ...]:
     """The lattice of weight sets (``knob_weights``), or () for one set of weights."""
-    return tuple(config.get("knob_weights") or ())
+    return tuple(e if isinstance(e, int) else tuple(float(v) for v in e)
+                 for e in config.get("knob_weights") or ())
+
+
+def _lattice_problem(entry: Any) -> str | None:
+    """Why one control's lattice is not valid, or None."""
+    if isinstance(entry, bool) or not isinstance(entry, (int, list, tuple)):
+        return f"{entry!r} is neither a count nor a list of positions"
+    if isinstance(entry, int):
+        return None if 1 <= entry <= MAX_KNOB_POINTS else \
+            f"{entry} points is outside 1..{MAX_KNOB_POINTS}"
+    if not 2 <= len(entry) <= MAX_KNOB_POINTS or any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) for v in entry):
+        return f"{entry!r} is not a list of 2..{MAX_KNOB_POINTS} numbers"
+    if entry[0] != 0 or entry[-1] != 1 or any(b <= a for a, b in itertools.pairwise(entry)):
+        return f"{list(entry)} does not rise from 0 to 1"
+    return None
 
 
 def wavenet_tensor_shapes(config: Mapping[str, Any]) -> dict[str, tuple]:
@@ -63,9 +81,9 @@ def wavenet_tensor_shapes(config: Mapping[str, Any]) -> dict[str, tuple]:
         shapes[f"a{a}.head.weight"] = (arr["head_size"], c)
         if arr["head_bias"]:
             shapes[f"a{a}.head.bias"] = (arr["head_size"],)
-    sets = knob_points(config)
-    if sets:
-        shapes = {k: (int(np.prod(sets)), *v) for k, v in shapes.items()}
+    lattice = knob_points(config)
+    if lattice:
+        shapes = {k: (lattice_size(lattice), *v) for k, v in shapes.items()}
     return shapes
 
 
@@ -111,15 +129,17 @@ def validate_wavenet_config(config: Mapping[str, Any], n_controls: int) -> None:
     scale = config.get("head_scale")
     if not isinstance(scale, (int, float)) or not np.isfinite(scale):
         raise ModelError(f"WaveNet: head_scale must be a finite number, got {scale!r}")
-    points = config.get("knob_weights")
-    if points is not None:
-        if not isinstance(points, list) or len(points) != n_controls or not n_controls \
-                or any(not isinstance(p, int) or not 1 <= p <= MAX_KNOB_POINTS
-                       for p in points):
-            raise ModelError(f"WaveNet: knob_weights must list one count 1..{MAX_KNOB_POINTS} "
-                             f"per control ({n_controls}), got {points!r}")
-        if np.prod(points) > MAX_WEIGHT_SETS:
-            raise ModelError(f"WaveNet: knob_weights {points} make {int(np.prod(points))} "
+    lattice = config.get("knob_weights")
+    if lattice is not None:
+        if not isinstance(lattice, list) or len(lattice) != n_controls or not n_controls:
+            raise ModelError(f"WaveNet: knob_weights must give one lattice per control "
+                             f"({n_controls}), got {lattice!r}")
+        for name, entry in enumerate(lattice):
+            problem = _lattice_problem(entry)
+            if problem:
+                raise ModelError(f"WaveNet: knob_weights for control {name}: {problem}")
+        if lattice_size(lattice) > MAX_WEIGHT_SETS:
+            raise ModelError(f"WaveNet: knob_weights {lattice} make {lattice_size(lattice)} "
                              f"weight sets, more than {MAX_WEIGHT_SETS}")
 
 
@@ -182,10 +202,11 @@ class _Array:
 class _KnobWeights:
     """The weight sets of a ``knob_weights`` WaveNet, blended into the live arrays'."""
 
-    def __init__(self, points: tuple[int, ...], config: Mapping[str, Any],
+    def __init__(self, lattice: tuple, config: Mapping[str, Any],
                  tensors: Mapping[str, np.ndarray], live: list[_Array]) -> None:
-        self.points = np.asarray(points, np.int64)
-        sets = int(np.prod(points))
+        self.lattice = lattice
+        self.counts, self.positions = lattice_arrays(lattice)
+        sets = lattice_size(lattice)
         size = sum(w.size for arr in live for w in arr.weights())
         self.anchors = np.zeros((sets, size), np.float32)
         for row in range(sets):
@@ -197,11 +218,12 @@ class _KnobWeights:
         for arr in live:
             offset = arr.rebind(self.live, offset)
         self.coeffs = np.zeros(sets, np.float32)
-        self.last = np.full(len(points), np.nan, np.float32)  # NaN: never blended yet
+        self.last = np.full(len(lattice), np.nan, np.float32)  # NaN: never blended yet
 
     def follow(self, values: np.ndarray) -> None:
         """Blend the live weights at ``values`` (normalised) if they moved; no allocation."""
-        blend_weights(values, self.last, self.points, self.coeffs, self.anchors, self.live)
+        blend_weights(values, self.last, self.counts, self.positions, self.coeffs,
+                      self.anchors, self.live)
 
 
 class WaveNetModel(StreamingModel):
@@ -224,7 +246,8 @@ class WaveNetModel(StreamingModel):
         self.prewarm_samples = self.receptive_field - 1
         self.weight_count = int(sum(v.size for v in self.tensors.values())) + 1
         # What one block runs with: the whole count, or one weight set's share of it.
-        self.weights_per_setting = (self.weight_count - 1) // int(np.prod(points or (1,))) + 1
+        sets = lattice_size(points) if points else 1
+        self.weights_per_setting = (self.weight_count - 1) // sets + 1
 
     def allocate(self, channels: int, max_block: int) -> None:
         self._state = []
@@ -255,7 +278,7 @@ class WaveNetModel(StreamingModel):
 
     def run(self, x: np.ndarray, ctrl: np.ndarray, out: np.ndarray) -> None:
         frames = x.shape[1]
-        if self._knobs is not None:  # the block's weights: the sets blended at its end
+        if self._knobs is not None and frames:  # the block's weights: blended at its end
             self._knobs.follow(ctrl[:, frames - 1])
         cond = self._cond[:, :frames]
         cond[1:] = ctrl
@@ -286,7 +309,7 @@ class WaveNetModel(StreamingModel):
                              for a in self._arrays)
         weights = f"{self.weight_count} weights"
         if self._knobs is not None:
-            lattice = "x".join(str(p) for p in self._knobs.points)
+            lattice = lattice_text(self._knobs.lattice).replace(",", "x")
             weights = (f"{self.weights_per_setting} weights per setting, blended from "
                        f"{lattice} knob points ({self.weight_count} in all)")
         return (f"WaveNet {arrays}, {weights}, receptive field "

@@ -60,15 +60,21 @@ def _latency(text: str) -> int:
     return value
 
 
-def _knob_points(text: str) -> tuple[int, ...]:
-    try:
-        points = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole "
-                                         "numbers (points per control, e.g. 3,3)") from None
-    if any(p < 2 for p in points):
-        raise argparse.ArgumentTypeError(f"{text}: each control needs at least 2 points")
-    return points
+def _knob_points(text: str) -> tuple[int | tuple[float, ...], ...]:
+    """``3,3`` or ``3,0/0.125/0.5/1``: per control, a count or slash-separated positions."""
+    lattice: list[int | tuple[float, ...]] = []
+    for part in text.split(","):
+        try:
+            entry = tuple(float(v) for v in part.split("/")) if "/" in part else int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: give each control a count of points or slash-separated positions "
+                "from 0 to 1, controls separated by commas (e.g. 3,3 or 3,0/0.125/0.5/1)") \
+                from None
+        if isinstance(entry, int) and entry < 2:
+            raise argparse.ArgumentTypeError(f"{text}: each control needs at least 2 points")
+        lattice.append(entry)
+    return tuple(lattice)
 
 
 def _port(text: str) -> int:
@@ -240,13 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "gated option; twice the convolution weights), so knobs can scale "
                          "a channel's signal; --init from an ungated model of the same size "
                          "starts with its output")
-    trainer.add_argument("--knob-weights", type=_knob_points, default=(), metavar="P[,P...]",
-                         help="wavenet: a weight set per point of a lattice over the knobs (P "
-                         "points evenly spread over each control's range, one P per control "
-                         "or one for all), blended as the knobs move: each setting plays a "
-                         "nano of its own, at a nano's cost per block, with the file holding "
-                         "one set per point; --init from a plain WaveNet starts every point "
-                         "as it, from one with another lattice resamples it")
+    trainer.add_argument("--knob-weights", type=_knob_points, default=(), metavar="L[,L...]",
+                         help="wavenet: a weight set per point of a lattice over the knobs, "
+                         "blended as the knobs move: each setting plays a WaveNet of its own, "
+                         "at one WaveNet's cost per block, the file holding one set per point. "
+                         "L per control (or one for all): a count of points evenly spread "
+                         "over its range, or positions from 0 to 1 joined by '/' (3,0/0.125/"
+                         "0.5/1); put a recording at every point. --init from a plain WaveNet "
+                         "starts every point as it, from one with another lattice resamples "
+                         "it")
     trainer.add_argument("--focus", action="store_true",
                          help="after each epoch, draw examples from each recording in "
                          "proportion to its validation ESR, so training spends its steps on "

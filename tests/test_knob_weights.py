@@ -76,6 +76,21 @@ def test_coefficients_blend_the_lattice_points_either_side(values, expected) -> 
     np.testing.assert_allclose(torch_side[0].numpy(), want, atol=1e-6)
 
 
+@pytest.mark.parametrize("tone, shares", [
+    (0.0, {0: 1.0}), (0.125, {1: 1.0}), (0.25, {1: 2 / 3, 2: 1 / 3}),
+    (0.5, {2: 1.0}), (0.75, {2: 0.5, 3: 0.5}), (1.0, {3: 1.0}),
+])
+def test_a_lattice_of_positions_blends_the_points_either_side(tone, shares) -> None:
+    lattice = (2, (0.0, 0.125, 0.5, 1.0))  # drive 0, 1 x tone at these positions
+    want = np.zeros(8, np.float32)
+    for row, share in shares.items():
+        want[4 + row] = share  # drive 1: rows 4..7
+    np.testing.assert_allclose(coefficients(np.array([1.0, tone], np.float32), lattice),
+                               want, atol=1e-6)
+    torch_side = torch_coefficients(torch.tensor([[1.0, tone]]), lattice)
+    np.testing.assert_allclose(torch_side[0].numpy(), want, atol=1e-6)
+
+
 def test_lattice_values_are_row_major_over_the_controls() -> None:
     np.testing.assert_allclose(lattice_values((3, 2)), [[0, 0], [0, 1], [0.5, 0], [0.5, 1],
                                                         [1, 0], [1, 1]])
@@ -150,6 +165,13 @@ def test_resampling_a_lattice_keeps_what_it_plays() -> None:
     for drive, tone in [(0.25, 0.5), (0.6, 0.1), (1.0, 1.0)]:
         np.testing.assert_allclose(_stream(fine, x, drive, tone),
                                    _stream(net.to_model(KNOBS), x, drive, tone), atol=1e-5)
+    # Points packed where the device changes fastest: a refinement too, so just as exact.
+    packed = resample_knob_weights(tensors, (3, 2), ((0, 0.125, 0.5, 1), 2))
+    dense = WaveNetModel({**config, "knob_weights": [[0, 0.125, 0.5, 1], 2]}, packed,
+                         controls=KNOBS)
+    assert "blended from 0/0.125/0.5/1x2 knob points" in dense.describe()
+    np.testing.assert_allclose(_stream(dense, x, 0.3, 0.4),
+                               _stream(net.to_model(KNOBS), x, 0.3, 0.4), atol=1e-5)
     with pytest.raises(ModelError, match="2 controls cannot become one over 1"):
         resample_knob_weights(tensors, (3, 2), (3,))
 
@@ -166,9 +188,12 @@ def test_a_knob_weighted_wavenet_saves_and_loads(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("points, needle", [
-    ([3], "one count 1..17 per control \\(2\\)"),
-    ([3, 0], "one count 1..17 per control"),
-    ([3, "3"], "one count 1..17 per control"),
+    ([3], "one lattice per control \\(2\\)"),
+    ([3, 0], "control 1: 0 points is outside 1..17"),
+    ([3, "3"], "control 1: '3' is neither a count nor a list of positions"),
+    ([[0, 0.5], 3], "control 0: \\[0, 0.5\\] does not rise from 0 to 1"),
+    ([3, [0, 0.6, 0.5, 1]], "does not rise from 0 to 1"),
+    ([3, [0, "a", 1]], "is not a list of 2..17 numbers"),
     ([17, 17], "289 weight sets, more than 256"),
 ])
 def test_a_bad_lattice_is_refused_with_the_problem_named(points, needle) -> None:
@@ -184,3 +209,26 @@ def test_weight_sets_that_do_not_match_the_lattice_are_refused() -> None:
     with pytest.raises(ModelError,
                        match=r"a0.rechannel.weight. has shape \(6, 4, 1\), expected \(9"):
         WaveNetModel({**config, "knob_weights": [3, 3]}, tensors, controls=KNOBS)
+
+
+def test_turning_knobs_blends_in_place_without_allocating_weights() -> None:
+    import tracemalloc
+
+    model = _knob_net([3, 3], seed=8).to_model(KNOBS)
+    block = 128
+    model.prepare(1, block)
+    x = _signal(block * 40, seed=9)[None]
+    out = np.zeros_like(x)
+    live = model._knobs.live
+    model.process(x[:, :block], out[:, :block])
+    tracemalloc.start()
+    try:
+        for n, i in enumerate(range(0, x.shape[1], block)):
+            model.set_control("drive", n / 40)
+            model.process(x[:, i:i + block], out[:, i:i + block])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert model._knobs.live is live  # the same buffer, blended into
+    # One set of live weights is 1,657 floats (6.6 kB): any copy of them would show here.
+    assert peak < 4096

@@ -146,7 +146,7 @@ def test_continuing_a_model_at_another_alignment_says_which_latency_keeps_it(
     from neuralrig.models.training.pipeline import init_latency_warning
 
     assert "aligned at 29 samples" in init_latency_warning(
-        str(builtin_data_dir() / "overdrive-wavenet-nano.safetensors"), load_pairs(later))
+        str(builtin_data_dir() / "overdrive-lstm.safetensors"), load_pairs(later))
 
 
 def _stream(model, x: np.ndarray, drive: float, tone: float, block: int = 256) -> np.ndarray:
@@ -634,9 +634,10 @@ def test_a_knob_weighted_wavenet_learns_from_scratch(pairs: Path, tmp_path: Path
 
 @pytest.mark.parametrize("args, needle", [
     (("--knob-weights", "1"), "at least 2 points"),
-    (("--knob-weights", "3,x"), "comma-separated list of whole numbers"),
+    (("--knob-weights", "3,x"), "give each control a count of points or slash-separated"),
     (("--knob-weights", "3", "--arch", "lstm"), "a WaveNet option, not lstm's"),
-    (("--knob-weights", "3,3,3", "--arch", "wavenet"), "2 control(s), 3 count(s) given"),
+    (("--knob-weights", "3,3,3", "--arch", "wavenet"), "2 control(s), 3 lattice(s) given"),
+    (("--knob-weights", "3,0/0.7/0.5/1", "--arch", "wavenet"), "does not rise from 0 to 1"),
 ])
 def test_cli_refuses_knob_weights_it_cannot_build(pairs: Path, tmp_path: Path,
                                                   args: tuple[str, ...], needle: str) -> None:
@@ -644,3 +645,14 @@ def test_cli_refuses_knob_weights_it_cannot_build(pairs: Path, tmp_path: Path,
                      "--epochs", "1", "--steps", "1", *args)
     assert result.returncode != 0 and needle in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "m.safetensors").exists()
+
+
+def test_cli_trains_knob_weights_on_a_lattice_of_positions(pairs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "k.safetensors"
+    result = run_cli("train", "--pairs", str(pairs), "-o", str(out), "--arch", "wavenet",
+                     "--size", "nano", "--knob-weights", "2,0/0.25/1", "--epochs", "1",
+                     "--steps", "1", "--no-plots", timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.with_name("k.report.json").read_text())
+    assert report["knob_weights"] == [2, [0.0, 0.25, 1.0]]
+    assert "blended from 2x0/0.25/1 knob points" in load_model(out).describe()

@@ -21,7 +21,7 @@ from torch import nn
 from neuralrig.server.engine.params import ParamSpec
 from neuralrig.server.errors import ModelError
 
-from ..runtime.knob_blend import lattice_values
+from ..runtime.knob_blend import LatticeSpec, lattice_axes, lattice_size, lattice_values
 from ..wavenet import WaveNetModel, knob_points, validate_wavenet_config, wavenet_tensor_shapes
 from .tcn import audio_tensor, check_control_count, controls_tensor, torch_activation
 
@@ -30,18 +30,20 @@ def _key(name: str) -> str:  # parameter names cannot hold dots
     return name.replace(".", "__")
 
 
-def torch_coefficients(values: torch.Tensor, points: Sequence[int]) -> torch.Tensor:
+def torch_coefficients(values: torch.Tensor, lattice: LatticeSpec) -> torch.Tensor:
     """(batch, sets): each weight set's share at normalised ``values`` (batch, controls);
     ``runtime.knob_blend.knob_coefficients`` in torch, for a batch."""
     coeffs = values.new_ones(values.shape[0], 1)
-    for k, count in enumerate(points):
+    for k, axis in enumerate(lattice_axes(lattice)):
+        count = axis.size
         if count == 1:
             share = values.new_ones(values.shape[0], 1)
         else:
-            u = values[:, k].clamp(0.0, 1.0) * (count - 1)
-            low = u.floor().clamp(max=count - 2)
-            frac = (u - low)[:, None]
-            index = torch.arange(count, device=values.device, dtype=values.dtype)[None]
+            pos = torch.as_tensor(axis, dtype=values.dtype, device=values.device)
+            u = values[:, k].clamp(0.0, 1.0)
+            low = (torch.searchsorted(pos, u.contiguous(), right=False) - 1).clamp(0, count - 2)
+            frac = ((u - pos[low]) / (pos[low + 1] - pos[low])).clamp(0.0, 1.0)[:, None]
+            index = torch.arange(count, device=values.device)[None]
             share = torch.where(index == low[:, None], 1.0 - frac,
                                 torch.where(index == low[:, None] + 1, frac,
                                             torch.zeros_like(frac)))
@@ -58,9 +60,9 @@ class KnobWaveNetNet(nn.Module):
             raise ModelError("KnobWaveNetNet needs a config with knob_weights")
         self.config = {"layers": [dict(a) for a in config["layers"]],
                        "head_scale": float(config["head_scale"]),
-                       "knob_weights": list(self.points)}
+                       "knob_weights": _json_lattice(self.points)}
         self.n_controls = n_controls
-        self.sets = int(np.prod(self.points))
+        self.sets = lattice_size(self.points)
         self.shapes = wavenet_tensor_shapes(self.config)
         self.weights = nn.ParameterDict()
         for name, shape in self.shapes.items():
@@ -129,7 +131,7 @@ class KnobWaveNetNet(nn.Module):
                    .copy() for name in self.shapes}
         return {"layers": [dict(a) for a in self.config["layers"]],
                 "head_scale": self.config["head_scale"],
-                "knob_weights": list(self.points)}, tensors
+                "knob_weights": _json_lattice(self.points)}, tensors
 
     def load_exported(self, tensors: Mapping[str, np.ndarray]) -> None:
         """Start from exported weights: this lattice's sets, or one plain WaveNet's set
@@ -159,16 +161,21 @@ class KnobWaveNetNet(nn.Module):
         return WaveNetModel(config, tensors, controls=controls)
 
 
-def resample_knob_weights(tensors: Mapping[str, np.ndarray], old: Sequence[int],
-                          new: Sequence[int]) -> dict[str, np.ndarray]:
+def _json_lattice(lattice: LatticeSpec) -> list:
+    return [e if isinstance(e, int) else [float(v) for v in e] for e in lattice]
+
+
+def resample_knob_weights(tensors: Mapping[str, np.ndarray], old: LatticeSpec,
+                          new: LatticeSpec) -> dict[str, np.ndarray]:
     """Weight sets for lattice ``new`` that play what lattice ``old`` plays at its points:
-    each new point's set is the old sets blended there (exact when ``new`` refines
-    ``old``, e.g. 3 points to 5, as the blend is linear between old points)."""
+    each new point's set is the old sets blended there (exact when ``new`` keeps every old
+    point, e.g. 3 points to 5 or to [0, 0.125, 0.5, 1], as the blend is linear between
+    old points)."""
     from ..runtime.knob_blend import coefficients
 
     if len(old) != len(new):
         raise ModelError(f"knob weights: a lattice over {len(old)} controls cannot become one "
                          f"over {len(new)}")
-    mix = np.stack([coefficients(v, tuple(old)) for v in lattice_values(tuple(new))])
+    mix = np.stack([coefficients(v, old) for v in lattice_values(new)])
     return {name: np.tensordot(mix, np.asarray(value, np.float32), axes=1).astype(np.float32)
             for name, value in tensors.items()}

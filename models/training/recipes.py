@@ -40,7 +40,7 @@ _LACTOSE = {"nano": (4, (4, 4)), "feather": (8, (4, 4)), "lite": (8, (8, 8)),
 
 
 def wavenet_config(size: str, n_controls: int, gated: bool = False,
-                   knob_weights: Sequence[int] = ()) -> dict:
+                   knob_weights: Sequence[int | Sequence[float]] = ()) -> dict:
     """NAM's WaveNet preset of this size, with the condition widened for the controls.
 
     ``gated``: each layer's activation is tanh(z) * sigmoid(z'), NAM's A1 ``gated``
@@ -67,7 +67,8 @@ def wavenet_config(size: str, n_controls: int, gated: bool = False,
     config = {"layers": [array(1, c, c // 2, first, False),
                          array(c, c // 2, 1, second, True)], "head_scale": 0.02}
     if knob_weights:
-        config["knob_weights"] = [int(p) for p in knob_weights]
+        config["knob_weights"] = [int(e) if isinstance(e, int) else [float(v) for v in e]
+                                   for e in knob_weights]
     return config
 
 
@@ -111,7 +112,8 @@ class Recipe:
 
 
 def build_recipe(arch: str, size: str, n_controls: int, dry_train: np.ndarray | None = None,
-                 gated: bool = False, knob_weights: Sequence[int] = ()) -> Recipe:
+                 gated: bool = False,
+                 knob_weights: Sequence[int | Sequence[float]] = ()) -> Recipe:
     """The network for ``arch``/``size`` taking ``n_controls`` knobs.
 
     ``gated`` (WaveNet only) gates every layer's activation, ``knob_weights`` (WaveNet
@@ -132,8 +134,8 @@ def build_recipe(arch: str, size: str, n_controls: int, dry_train: np.ndarray | 
     if knob_weights and arch != "wavenet":
         raise ModelError(f"knob-dependent weights are a WaveNet option, not {arch}'s")
     if knob_weights and len(knob_weights) != n_controls:
-        raise ModelError(f"knob weights need one point count per control: {n_controls} "
-                         f"control(s), {len(knob_weights)} count(s) given")
+        raise ModelError(f"knob weights need one lattice per control: {n_controls} "
+                         f"control(s), {len(knob_weights)} lattice(s) given")
     if arch in ("lstm", "gru"):
         net = RecurrentNet(arch, _RECURRENT_HIDDEN[size], 1, n_controls)
         return Recipe(arch, size, net, 1024, 4096, 64, 0.008, net.to_model)

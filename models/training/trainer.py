@@ -38,6 +38,8 @@ from neuralrig.server.atomic import write_atomic
 from neuralrig.server.errors import ModelError, NeuralrigError
 
 from ..base import StreamingModel
+from ..runtime.knob_blend import lattice_text
+from ..wavenet import knob_points
 from .dataset import CaptureSet, Recording, SegmentSampler, validation_batch
 from .losses import EffectLoss, esr
 from .recipes import Recipe, build_recipe
@@ -81,7 +83,8 @@ class TrainOptions:
     gated: bool = False  # WaveNet: gated activations (recipes.wavenet_config)
     focus: bool = False  # draw examples in proportion to each recording's validation ESR
     average: float = 0.0  # decay per step of the weights' moving average (0: none)
-    knob_weights: tuple[int, ...] = ()  # WaveNet: a weight set per point of this lattice
+    # WaveNet: a weight set per point of this lattice (per control: a count or positions)
+    knob_weights: tuple[int | tuple[float, ...], ...] = ()
 
 
 @dataclass
@@ -125,7 +128,7 @@ def _fingerprint(captures: CaptureSet, options: TrainOptions) -> dict[str, Any]:
     if captures.forced_latency is not None:
         extra["latency"] = captures.forced_latency
     if options.knob_weights:
-        extra["knob_weights"] = list(options.knob_weights)
+        extra["knob_weights"] = lattice_text(options.knob_weights)
     return {"arch": options.arch, "size": options.size, **extra,
             "controls": [c.name for c in captures.controls],
             "sources": list(captures.sources), "sample_rate": captures.sample_rate,
@@ -367,23 +370,23 @@ def _initialise(recipe: Recipe, options: TrainOptions, n_controls: int) -> None:
                             "and wavenet models of the same architecture and size, a "
                             "smaller one, which is widened, or an ungated wavenet "
                             "for a --gated run)")
-    init_points = tuple(config.get("knob_weights") or ()) if arch == "wavenet" else ()
+    init_points = knob_points(config) if arch == "wavenet" else ()
     if init_points:
         if not options.knob_weights:
             raise TrainingError(f"--init {options.init}: its weights follow the knobs "
-                                f"({'x'.join(map(str, init_points))} points); continue it "
-                                f"with --knob-weights {','.join(map(str, init_points))}")
+                                f"({lattice_text(init_points).replace(',', 'x')} points); "
+                                f"continue it with --knob-weights {lattice_text(init_points)}")
         if config["layers"] != [{k: v for k, v in a.items()}
                                 for a in recipe.net.config["layers"]]:
             raise TrainingError(f"--init {options.init}: a WaveNet with knob weights starts "
                                 "only a run of the same size and gating (gate or widen the "
                                 "plain WaveNet before giving it knob weights)")
-        if init_points != tuple(options.knob_weights):
+        if lattice_text(init_points) != lattice_text(options.knob_weights):
             from ..nets.knob_wavenet import resample_knob_weights
 
             tensors = resample_knob_weights(tensors, init_points, options.knob_weights)
             log.info("resampled %s's knob weights from %s to %s points", options.init,
-                     "x".join(map(str, init_points)), "x".join(map(str, options.knob_weights)))
+                     lattice_text(init_points), lattice_text(options.knob_weights))
     elif options.knob_weights and arch == "wavenet":
         log.info("every knob point of the new model starts as %s", options.init)
     if options.gated and arch == "wavenet" and not config["layers"][0]["gated"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from stream_util import stream
 
 from neuralrig.models.formats import load_model
 from neuralrig.models.formats.native import save_model
@@ -35,14 +36,7 @@ def _knob_net(points: list[int], seed: int = 0) -> KnobWaveNetNet:
 
 def _stream(model: WaveNetModel, x: np.ndarray, drive: float, tone: float,
             block: int = 128) -> np.ndarray:
-    model.prepare(1, block)
-    model.set_control("drive", drive)
-    model.set_control("tone", tone)
-    model.reset()
-    out = np.zeros((1, x.size), np.float32)
-    for i in range(0, x.size, block):
-        model.process(x[None, i:i + block], out[:, i:i + block])
-    return out[0]
+    return stream(model, x[None], block, {"drive": drive, "tone": tone})[0]
 
 
 def _one_set(config: dict, tensors: dict, mix: np.ndarray) -> WaveNetModel:

@@ -226,3 +226,23 @@ def test_turning_knobs_blends_in_place_without_allocating_weights() -> None:
     assert model._knobs.live is live  # the same buffer, blended into
     # One set of live weights is 1,657 floats (6.6 kB): any copy of them would show here.
     assert peak < 4096
+
+
+@pytest.mark.parametrize("lattice", [(3, 3), (3, (0.0, 0.125, 0.5, 1.0)), ((0.0, 0.3, 1.0),)])
+def test_a_lattice_written_as_the_cli_takes_it_reads_back_the_same(lattice) -> None:
+    from neuralrig.models.runtime.knob_blend import lattice_text
+    from neuralrig.server.cli import _knob_points
+
+    assert _knob_points(lattice_text(lattice)) == lattice
+
+
+def test_make_models_stages_give_train_a_lattice_it_reads() -> None:
+    from neuralrig.models.make_shipped_models import MODELS
+    from neuralrig.models.runtime.knob_blend import lattice_text
+    from neuralrig.server.cli import _knob_points
+
+    lattices = [stage.knob_weights for _, _, _, stages in MODELS for stage in stages
+                if stage.knob_weights]
+    assert lattices  # the shipped nano's last stages
+    for lattice in lattices:
+        assert _knob_points(lattice_text(lattice)) == tuple(lattice)

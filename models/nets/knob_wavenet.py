@@ -21,7 +21,14 @@ from torch import nn
 from neuralrig.server.engine.params import ParamSpec
 from neuralrig.server.errors import ModelError
 
-from ..runtime.knob_blend import LatticeSpec, lattice_axes, lattice_size, lattice_values
+from ..runtime.knob_blend import (
+    LatticeSpec,
+    coefficients,
+    lattice_axes,
+    lattice_json,
+    lattice_size,
+    lattice_values,
+)
 from ..wavenet import WaveNetModel, knob_points, validate_wavenet_config, wavenet_tensor_shapes
 from .tcn import audio_tensor, check_control_count, controls_tensor, torch_activation
 
@@ -60,7 +67,7 @@ class KnobWaveNetNet(nn.Module):
             raise ModelError("KnobWaveNetNet needs a config with knob_weights")
         self.config = {"layers": [dict(a) for a in config["layers"]],
                        "head_scale": float(config["head_scale"]),
-                       "knob_weights": _json_lattice(self.points)}
+                       "knob_weights": lattice_json(self.points)}
         self.n_controls = n_controls
         self.sets = lattice_size(self.points)
         self.shapes = wavenet_tensor_shapes(self.config)
@@ -131,7 +138,7 @@ class KnobWaveNetNet(nn.Module):
                    .copy() for name in self.shapes}
         return {"layers": [dict(a) for a in self.config["layers"]],
                 "head_scale": self.config["head_scale"],
-                "knob_weights": _json_lattice(self.points)}, tensors
+                "knob_weights": lattice_json(self.points)}, tensors
 
     def load_exported(self, tensors: Mapping[str, np.ndarray]) -> None:
         """Start from exported weights: this lattice's sets, or one plain WaveNet's set
@@ -151,18 +158,10 @@ class KnobWaveNetNet(nn.Module):
                                      f"or {shape[1:]}")
                 self.weights[_key(name)].copy_(torch.from_numpy(np.ascontiguousarray(value)))
 
-    def lattice(self) -> np.ndarray:
-        """(sets, controls): each weight set's normalised control values."""
-        return lattice_values(self.points)
-
     def to_model(self, controls: Sequence[ParamSpec] = ()) -> WaveNetModel:
         check_control_count(self.n_controls, controls)
         config, tensors = self.export()
         return WaveNetModel(config, tensors, controls=controls)
-
-
-def _json_lattice(lattice: LatticeSpec) -> list:
-    return [e if isinstance(e, int) else [float(v) for v in e] for e in lattice]
 
 
 def resample_knob_weights(tensors: Mapping[str, np.ndarray], old: LatticeSpec,
@@ -171,8 +170,6 @@ def resample_knob_weights(tensors: Mapping[str, np.ndarray], old: LatticeSpec,
     each new point's set is the old sets blended there (exact when ``new`` keeps every old
     point, e.g. 3 points to 5 or to [0, 0.125, 0.5, 1], as the blend is linear between
     old points)."""
-    from ..runtime.knob_blend import coefficients
-
     if len(old) != len(new):
         raise ModelError(f"knob weights: a lattice over {len(old)} controls cannot become one "
                          f"over {len(new)}")

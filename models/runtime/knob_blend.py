@@ -98,6 +98,12 @@ def lattice_arrays(spec: LatticeSpec) -> tuple[np.ndarray, np.ndarray]:
             np.concatenate(axes).astype(np.float32))
 
 
+def lattice_json(spec: LatticeSpec) -> list:
+    """The lattice as a model's config keeps it: counts as ints, positions as float lists."""
+    return [int(e) if isinstance(e, (int, np.integer)) else [float(v) for v in e]
+            for e in spec]
+
+
 def lattice_text(spec: LatticeSpec) -> str:
     """The lattice as ``--knob-weights`` writes it: ``3,0/0.125/0.5/1``."""
     return ",".join(str(e) if isinstance(e, (int, np.integer))

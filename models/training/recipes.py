@@ -27,6 +27,7 @@ from ..nets.recurrent import RecurrentNet
 from ..nets.stn import STN
 from ..nets.tcn import TCN
 from ..nets.wavenet import WaveNetNet
+from ..runtime.knob_blend import lattice_json
 from .choices import ARCHITECTURES, RECURRENT_ONLY_SIZES, SIZES
 
 _RECURRENT_HIDDEN = {"nano": 8, "feather": 12, "lite": 16, "standard": 24, "large": 32}
@@ -67,8 +68,7 @@ def wavenet_config(size: str, n_controls: int, gated: bool = False,
     config = {"layers": [array(1, c, c // 2, first, False),
                          array(c, c // 2, 1, second, True)], "head_scale": 0.02}
     if knob_weights:
-        config["knob_weights"] = [int(e) if isinstance(e, int) else [float(v) for v in e]
-                                   for e in knob_weights]
+        config["knob_weights"] = lattice_json(knob_weights)
     return config
 
 

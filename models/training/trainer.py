@@ -376,8 +376,7 @@ def _initialise(recipe: Recipe, options: TrainOptions, n_controls: int) -> None:
             raise TrainingError(f"--init {options.init}: its weights follow the knobs "
                                 f"({lattice_text(init_points).replace(',', 'x')} points); "
                                 f"continue it with --knob-weights {lattice_text(init_points)}")
-        if config["layers"] != [{k: v for k, v in a.items()}
-                                for a in recipe.net.config["layers"]]:
+        if config["layers"] != recipe.net.config["layers"]:
             raise TrainingError(f"--init {options.init}: a WaveNet with knob weights starts "
                                 "only a run of the same size and gating (gate or widen the "
                                 "plain WaveNet before giving it knob weights)")
